@@ -1,5 +1,4 @@
 using System.Buffers.Binary;
-using System.Runtime.CompilerServices;
 
 namespace Predastore.Wal;
 
@@ -16,7 +15,10 @@ public readonly struct ShardKey : IEquatable<ShardKey>
     public const int ObjectHashSize = 32;
     public const int DataIdSize = 16;
 
-    private readonly Bytes52 _bytes;
+    // Stored as big-endian integers so equality and hashing are a few compares, and a key copies by value.
+    private readonly UInt128 _hashHigh;
+    private readonly UInt128 _hashLow;
+    private readonly UInt128 _dataId;
 
     public ShardKey(ReadOnlySpan<byte> objectHash, ReadOnlySpan<byte> dataId, uint shardIndex)
     {
@@ -30,13 +32,11 @@ public readonly struct ShardKey : IEquatable<ShardKey>
             throw new ArgumentException($"A data id is {DataIdSize} bytes.", nameof(dataId));
         }
 
-        Span<byte> span = _bytes;
-        objectHash.CopyTo(span);
-        dataId.CopyTo(span[ObjectHashSize..]);
-        BinaryPrimitives.WriteUInt32BigEndian(span[(ObjectHashSize + DataIdSize)..], shardIndex);
+        _hashHigh = BinaryPrimitives.ReadUInt128BigEndian(objectHash);
+        _hashLow = BinaryPrimitives.ReadUInt128BigEndian(objectHash[16..]);
+        _dataId = BinaryPrimitives.ReadUInt128BigEndian(dataId);
+        ShardIndex = shardIndex;
     }
-
-    private ShardKey(ReadOnlySpan<byte> encoded) => encoded[..Size].CopyTo(_bytes);
 
     /// <summary>Reads a key written by <see cref="WriteTo"/>.</summary>
     public static ShardKey Read(ReadOnlySpan<byte> source)
@@ -46,42 +46,48 @@ public readonly struct ShardKey : IEquatable<ShardKey>
             throw new ArgumentException($"A shard key is {Size} bytes.", nameof(source));
         }
 
-        return new ShardKey(source);
+        return new ShardKey(
+            source[..ObjectHashSize],
+            source.Slice(ObjectHashSize, DataIdSize),
+            BinaryPrimitives.ReadUInt32BigEndian(source[(ObjectHashSize + DataIdSize)..]));
     }
 
-    public ReadOnlySpan<byte> ObjectHash => Bytes[..ObjectHashSize];
+    public uint ShardIndex { get; }
 
-    public ReadOnlySpan<byte> DataId => Bytes.Slice(ObjectHashSize, DataIdSize);
+    public void WriteTo(Span<byte> destination)
+    {
+        if (destination.Length < Size)
+        {
+            throw new ArgumentException($"A shard key is {Size} bytes.", nameof(destination));
+        }
 
-    public uint ShardIndex => BinaryPrimitives.ReadUInt32BigEndian(Bytes[(ObjectHashSize + DataIdSize)..]);
+        WriteObjectHash(destination);
+        WriteDataId(destination.Slice(ObjectHashSize, DataIdSize));
+        BinaryPrimitives.WriteUInt32BigEndian(destination[(ObjectHashSize + DataIdSize)..], ShardIndex);
+    }
 
-    /// <summary>The 52 encoded bytes.</summary>
-    public ReadOnlySpan<byte> Bytes => _bytes;
+    public void WriteObjectHash(Span<byte> destination)
+    {
+        BinaryPrimitives.WriteUInt128BigEndian(destination, _hashHigh);
+        BinaryPrimitives.WriteUInt128BigEndian(destination[16..], _hashLow);
+    }
 
-    public void WriteTo(Span<byte> destination) => Bytes.CopyTo(destination);
+    public void WriteDataId(Span<byte> destination) => BinaryPrimitives.WriteUInt128BigEndian(destination, _dataId);
 
-    public bool Equals(ShardKey other) => Bytes.SequenceEqual(other.Bytes);
+    /// <summary>True when both keys name shards of the same written object version (any shard index).</summary>
+    public bool SameData(ShardKey other) =>
+        _hashHigh == other._hashHigh && _hashLow == other._hashLow && _dataId == other._dataId;
+
+    public bool Equals(ShardKey other) => SameData(other) && ShardIndex == other.ShardIndex;
 
     public override bool Equals(object? obj) => obj is ShardKey other && Equals(other);
 
-    public override int GetHashCode()
-    {
-        var hash = new HashCode();
-        hash.AddBytes(Bytes);
-        return hash.ToHashCode();
-    }
+    public override int GetHashCode() => HashCode.Combine(_hashHigh, _hashLow, _dataId, ShardIndex);
 
     public static bool operator ==(ShardKey left, ShardKey right) => left.Equals(right);
 
     public static bool operator !=(ShardKey left, ShardKey right) => !left.Equals(right);
 
     /// <summary>The fields the field report debugged by: object hash, data id, shard index.</summary>
-    public override string ToString() =>
-        $"{Convert.ToHexStringLower(ObjectHash)}/{Convert.ToHexStringLower(DataId)}/{ShardIndex}";
-
-    [InlineArray(Size)]
-    private struct Bytes52
-    {
-        private byte _element0;
-    }
+    public override string ToString() => $"{_hashHigh:x32}{_hashLow:x32}/{_dataId:x32}/{ShardIndex}";
 }
