@@ -1,0 +1,94 @@
+using System.Buffers;
+using System.IO.Pipelines;
+using System.Security.Cryptography;
+
+namespace Predastore.Ingest.Auth;
+
+/// <summary>
+/// Body reader for a request that declared the hex SHA-256 of its body in <c>x-amz-content-sha256</c>.
+/// Passes the body through unchanged, hashing it, and throws XAmzContentSHA256Mismatch at end of body
+/// (before returning 0) when the hash differs.
+/// </summary>
+internal sealed class SignedPayloadReader : PayloadReadStream
+{
+    private readonly PipeReader _reader;
+    private readonly byte[] _expectedHash;
+    private readonly IncrementalHash _hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+    private long _length;
+    private bool _completed;
+    private S3Exception? _failure;
+
+    public SignedPayloadReader(PipeReader reader, string expectedSha256Hex)
+    {
+        ArgumentNullException.ThrowIfNull(reader);
+        ArgumentNullException.ThrowIfNull(expectedSha256Hex);
+        _reader = reader;
+        _expectedHash = Convert.FromHexString(expectedSha256Hex);
+        if (_expectedHash.Length != SHA256.HashSizeInBytes)
+        {
+            throw new ArgumentException("Expected a 64-digit hex SHA-256.", nameof(expectedSha256Hex));
+        }
+    }
+
+    /// <summary>Bytes returned so far.</summary>
+    public long BytesRead => _length;
+
+    public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        if (_failure is not null)
+        {
+            throw _failure;
+        }
+
+        if (_completed || buffer.IsEmpty)
+        {
+            return 0;
+        }
+
+        while (true)
+        {
+            ReadResult result = await ReadBodyAsync(_reader, cancellationToken).ConfigureAwait(false);
+            ReadOnlySequence<byte> body = result.Buffer;
+            if (!body.IsEmpty)
+            {
+                int n = (int)Math.Min(body.Length, buffer.Length);
+                body.Slice(0, n).CopyTo(buffer.Span);
+                _hash.AppendData(buffer.Span[..n]);
+                _length += n;
+                _reader.AdvanceTo(body.GetPosition(n));
+                return n;
+            }
+
+            _reader.AdvanceTo(body.End);
+            if (result.IsCompleted)
+            {
+                Complete();
+                return 0;
+            }
+        }
+    }
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing)
+        {
+            _hash.Dispose();
+        }
+
+        base.Dispose(disposing);
+    }
+
+    private void Complete()
+    {
+        Span<byte> actual = stackalloc byte[SHA256.HashSizeInBytes];
+        _hash.GetHashAndReset(actual);
+        if (!actual.SequenceEqual(_expectedHash))
+        {
+            _failure = AuthErrors.XAmzContentSha256Mismatch();
+            throw _failure;
+        }
+
+        _completed = true;
+    }
+}

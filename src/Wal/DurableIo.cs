@@ -1,0 +1,85 @@
+using System.Runtime.InteropServices;
+using Microsoft.Win32.SafeHandles;
+
+namespace Predastore.Wal;
+
+/// <summary>The calls that make written bytes and created files survive a power cut.</summary>
+internal static partial class DurableIo
+{
+    private const int Eintr = 4;
+
+    // fdatasync skips the inode timestamp flush that fsync (RandomAccess.FlushToDisk) pays for; file size
+    // changes are still flushed, which is what an append needs. Cleared once if libc lacks it.
+    private static bool s_useFdatasync = OperatingSystem.IsLinux();
+
+    /// <summary>Flushes the file's data (and the size, when it grew) to stable storage.</summary>
+    public static void FlushData(SafeFileHandle handle)
+    {
+        if (s_useFdatasync)
+        {
+            try
+            {
+                while (fdatasync(handle) != 0)
+                {
+                    int errno = Marshal.GetLastPInvokeError();
+                    if (errno != Eintr)
+                    {
+                        throw new IOException($"fdatasync failed: {Marshal.GetPInvokeErrorMessage(errno)} (errno {errno}).");
+                    }
+                }
+
+                return;
+            }
+            catch (Exception ex) when (ex is EntryPointNotFoundException or DllNotFoundException)
+            {
+                s_useFdatasync = false;
+            }
+        }
+
+        RandomAccess.FlushToDisk(handle);
+    }
+
+    /// <summary>
+    /// Makes a newly created segment's directory entry durable; without it a crash can lose a whole segment whose
+    /// data was synced. Linux only: elsewhere a directory cannot be opened this way, and there is nothing to do.
+    /// </summary>
+    public static void SyncDirectory(string directory)
+    {
+        if (!OperatingSystem.IsLinux())
+        {
+            return;
+        }
+
+        int fd = open(directory, 0 /* O_RDONLY */);
+        if (fd < 0)
+        {
+            int errno = Marshal.GetLastPInvokeError();
+            throw new IOException($"Cannot open directory {directory} to sync it: {Marshal.GetPInvokeErrorMessage(errno)}.");
+        }
+
+        try
+        {
+            if (fsync(fd) != 0)
+            {
+                int errno = Marshal.GetLastPInvokeError();
+                throw new IOException($"fsync of directory {directory} failed: {Marshal.GetPInvokeErrorMessage(errno)}.");
+            }
+        }
+        finally
+        {
+            _ = close(fd);
+        }
+    }
+
+    [LibraryImport("libc", EntryPoint = "fdatasync", SetLastError = true)]
+    private static partial int fdatasync(SafeFileHandle fd);
+
+    [LibraryImport("libc", EntryPoint = "open", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int open(string path, int flags);
+
+    [LibraryImport("libc", EntryPoint = "fsync", SetLastError = true)]
+    private static partial int fsync(int fd);
+
+    [LibraryImport("libc", EntryPoint = "close", SetLastError = true)]
+    private static partial int close(int fd);
+}

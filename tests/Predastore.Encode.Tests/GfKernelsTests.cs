@@ -1,0 +1,229 @@
+// Invariant: every kernel this CPU supports writes byte-for-byte what the scalar oracle writes, for any matrix shape,
+// any length (including lengths that are not a multiple of any vector width) and any buffer alignment; and the
+// scalar oracle itself matches a per-byte model built on shift-and-add multiplication.
+
+using Predastore.Encode;
+
+namespace Predastore.Encode.Tests;
+
+public class GfKernelsTests
+{
+    private static readonly int[] s_lengths = [1, 15, 16, 17, 31, 32, 33, 63, 64, 65, 127, 129, 1000, 4099];
+    private static readonly int[] s_offsets = [0, 1, 7];
+
+    public static TheoryData<string> SupportedKernels() => new(SupportedKernelNames());
+
+    public static TheoryData<string, int, int> KernelLengthOffset()
+    {
+        var data = new TheoryData<string, int, int>();
+        foreach (GfKernel kernel in Enum.GetValues<GfKernel>())
+        {
+            if (!GfKernels.IsSupported(kernel) || kernel == GfKernel.Scalar)
+            {
+                continue;
+            }
+
+            foreach (int length in s_lengths)
+            {
+                foreach (int offset in s_offsets)
+                {
+                    data.Add(kernel.ToString(), length, offset);
+                }
+            }
+        }
+
+        return data;
+    }
+
+    [Fact]
+    public void SupportedKernels_OnThisCpu_IncludeScalarAndReportEveryUnsupportedKernel()
+    {
+        // Arrange
+        List<string> supported = SupportedKernelNames();
+
+        // Assert
+        Assert.Contains(nameof(GfKernel.Scalar), supported);
+        Assert.True(GfKernels.IsSupported(GfKernels.Best));
+        foreach (GfKernel kernel in Enum.GetValues<GfKernel>())
+        {
+            // A kernel missing from the theory data is one the CPU lacks, not one the tests forgot.
+            Assert.Equal(expected: GfKernels.IsSupported(kernel), actual: supported.Contains(kernel.ToString()));
+        }
+
+        Assert.Equal(expected: supported[^1], actual: GfKernels.Best.ToString());
+    }
+
+    [Fact]
+    public void Apply_UnsupportedKernel_ThrowsPlatformNotSupported()
+    {
+        foreach (GfKernel kernel in Enum.GetValues<GfKernel>())
+        {
+            if (GfKernels.IsSupported(kernel))
+            {
+                continue;
+            }
+
+            var matrix = new CodingMatrix([1], 1, 1);
+            Assert.Throws<PlatformNotSupportedException>(
+                () => GfKernels.Apply(kernel, matrix, [new byte[64]], [new byte[64]]));
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(KernelLengthOffset))]
+    public void Apply_RandomShapeOddLengthUnaligned_MatchesScalarOracle(string kernelName, int length, int offset)
+    {
+        // Arrange
+        GfKernel kernel = Enum.Parse<GfKernel>(kernelName);
+        var random = new Random(HashCode.Combine(kernelName, length, offset));
+        int rows = random.Next(1, 17);
+        int columns = random.Next(1, 33);
+        CodingMatrix matrix = RandomMatrix(random, rows, columns);
+        ReadOnlyMemory<byte>[] inputs = RandomBuffers(random, columns, length, offset);
+        Memory<byte>[] expected = RandomBuffers(random, rows, length, offset + 3).Select(m => MemoryFromReadOnly(m)).ToArray();
+        Memory<byte>[] actual = RandomBuffers(random, rows, length, offset + 5).Select(m => MemoryFromReadOnly(m)).ToArray();
+
+        // Act
+        GfKernels.Apply(GfKernel.Scalar, matrix, inputs, expected);
+        GfKernels.Apply(kernel, matrix, inputs, actual);
+
+        // Assert
+        for (int o = 0; o < rows; o++)
+        {
+            Assert.Equal(expected: expected[o].ToArray(), actual: actual[o].ToArray());
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(SupportedKernels))]
+    public void Apply_EveryOutputCount_MatchesScalarOracle(string kernelName)
+    {
+        GfKernel kernel = Enum.Parse<GfKernel>(kernelName);
+        var random = new Random(17);
+        for (int rows = 1; rows <= 16; rows++)
+        {
+            // Arrange
+            int columns = random.Next(1, 33);
+            CodingMatrix matrix = RandomMatrix(random, rows, columns);
+            ReadOnlyMemory<byte>[] inputs = RandomBuffers(random, columns, 300, 0);
+            var expected = new Memory<byte>[rows];
+            var actual = new Memory<byte>[rows];
+            for (int o = 0; o < rows; o++)
+            {
+                expected[o] = new byte[300];
+                actual[o] = new byte[300];
+            }
+
+            // Act
+            GfKernels.Apply(GfKernel.Scalar, matrix, inputs, expected);
+            GfKernels.Apply(kernel, matrix, inputs, actual);
+
+            // Assert
+            for (int o = 0; o < rows; o++)
+            {
+                Assert.Equal(expected: expected[o].ToArray(), actual: actual[o].ToArray());
+            }
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(SupportedKernels))]
+    public void Apply_FewerOutputsThanRows_WritesOnlyTheRowPrefix(string kernelName)
+    {
+        // Arrange
+        GfKernel kernel = Enum.Parse<GfKernel>(kernelName);
+        var random = new Random(23);
+        CodingMatrix matrix = RandomMatrix(random, 7, 5);
+        ReadOnlyMemory<byte>[] inputs = RandomBuffers(random, 5, 200, 0);
+        var full = new Memory<byte>[7];
+        for (int o = 0; o < full.Length; o++)
+        {
+            full[o] = new byte[200];
+        }
+
+        Memory<byte>[] prefix = [new byte[200], new byte[200], new byte[200]];
+
+        // Act
+        GfKernels.Apply(kernel, matrix, inputs, full);
+        GfKernels.Apply(kernel, matrix, inputs, prefix);
+
+        // Assert
+        for (int o = 0; o < prefix.Length; o++)
+        {
+            Assert.Equal(expected: full[o].ToArray(), actual: prefix[o].ToArray());
+        }
+    }
+
+    [Fact]
+    public void ApplyScalar_RandomMatrix_MatchesPerByteModel()
+    {
+        // Arrange
+        var random = new Random(29);
+        const int Rows = 5;
+        const int Columns = 9;
+        const int Length = 257;
+        CodingMatrix matrix = RandomMatrix(random, Rows, Columns);
+        ReadOnlyMemory<byte>[] inputs = RandomBuffers(random, Columns, Length, 1);
+        Memory<byte>[] outputs = RandomBuffers(random, Rows, Length, 2).Select(m => MemoryFromReadOnly(m)).ToArray();
+
+        // Act
+        GfKernels.Apply(GfKernel.Scalar, matrix, inputs, outputs);
+
+        // Assert
+        for (int o = 0; o < Rows; o++)
+        {
+            var expected = new byte[Length];
+            for (int i = 0; i < Length; i++)
+            {
+                for (int j = 0; j < Columns; j++)
+                {
+                    expected[i] ^= GaloisFieldTests.ReferenceMul(matrix[o, j], inputs[j].Span[i]);
+                }
+            }
+
+            Assert.Equal(expected: expected, actual: outputs[o].ToArray());
+        }
+    }
+
+    [Fact]
+    public void Apply_MismatchedArguments_Throw()
+    {
+        var matrix = new CodingMatrix(new byte[6], 2, 3);
+        ReadOnlyMemory<byte>[] inputs = [new byte[8], new byte[8], new byte[8]];
+
+        Assert.Throws<ArgumentException>(() => GfKernels.Apply(GfKernel.Scalar, matrix, inputs[..2], [new byte[8]]));
+        Assert.Throws<ArgumentException>(
+            () => GfKernels.Apply(GfKernel.Scalar, matrix, inputs, [new byte[8], new byte[8], new byte[8]]));
+        Assert.Throws<ArgumentException>(
+            () => GfKernels.Apply(GfKernel.Scalar, matrix, [new byte[8], new byte[7], new byte[8]], [new byte[8]]));
+        Assert.Throws<ArgumentException>(() => GfKernels.Apply(GfKernel.Scalar, matrix, inputs, [new byte[9]]));
+    }
+
+    // Ordered narrowest to widest, as GfKernel is.
+    internal static List<string> SupportedKernelNames() =>
+        Enum.GetValues<GfKernel>().Where(GfKernels.IsSupported).Select(kernel => kernel.ToString()).ToList();
+
+    internal static CodingMatrix RandomMatrix(Random random, int rows, int columns)
+    {
+        var coefficients = new byte[rows * columns];
+        random.NextBytes(coefficients);
+        return new CodingMatrix(coefficients, rows, columns);
+    }
+
+    // Each buffer is a slice at `offset` into a larger array, so vector loads and stores are unaligned.
+    internal static ReadOnlyMemory<byte>[] RandomBuffers(Random random, int count, int length, int offset)
+    {
+        var buffers = new ReadOnlyMemory<byte>[count];
+        for (int i = 0; i < count; i++)
+        {
+            var array = new byte[length + offset + 11];
+            random.NextBytes(array);
+            buffers[i] = array.AsMemory(offset, length);
+        }
+
+        return buffers;
+    }
+
+    private static Memory<byte> MemoryFromReadOnly(ReadOnlyMemory<byte> memory) =>
+        System.Runtime.InteropServices.MemoryMarshal.AsMemory(memory);
+}
