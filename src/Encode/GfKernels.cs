@@ -17,10 +17,12 @@ internal enum GfKernel
 /// Applies a <see cref="CodingMatrix"/> to shard buffers: output o = XOR over j of coef[o, j] · input j.
 /// </summary>
 /// <remarks>
-/// The vector kernels walk the buffers one vector at a time: each input vector is loaded once, split into nibbles
-/// once, and multiplied into every output; the first input stores, later ones accumulate, so outputs need no clearing
-/// and may hold garbage on entry. The bytes left over after the last whole vector go through the scalar kernel,
-/// which is also the oracle the tests hold every other kernel to. Outputs must not overlap inputs.
+/// The vector kernels make one pass over the buffers, one vector step at a time: at each step every input vector is
+/// multiplied into register accumulators for the outputs, which are stored once, so outputs are never read and may
+/// hold garbage on entry. The bytes left over after the last whole vector go through the scalar kernel, which is
+/// also the oracle the tests hold every other kernel to. Outputs must not overlap inputs.
+/// A new kernel (GFNI) is an enum member, an <see cref="IGfVectorOps{TVector}"/> struct and, if its coefficients take
+/// another form than nibble tables, a table in <see cref="CodingMatrix"/>.
 /// </remarks>
 internal static unsafe class GfKernels
 {

@@ -53,6 +53,9 @@ internal sealed class EmbeddedServer : IAsyncDisposable
     // Internal for testing.
     internal StorageCluster Cluster { get; }
 
+    // Internal for testing.
+    internal MetadataStore Metadata => _metadata;
+
     public static string NodeDirectory(string dataDirectory, int nodeId) => Path.Combine(dataDirectory, $"node-{nodeId}");
 
     public static async Task<EmbeddedServer> StartAsync(ServeOptions options, CancellationToken cancellationToken = default)

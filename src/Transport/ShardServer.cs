@@ -32,7 +32,7 @@ public sealed class ShardServer : IAsyncDisposable
         {
             await _wal.AppendAsync(key, shardOffset, cells, cancellationToken).ConfigureAwait(false);
         }
-        catch (IOException ex) when (ex is not WalException)
+        catch (IOException ex)
         {
             throw Translate(ex, key);
         }
@@ -45,7 +45,7 @@ public sealed class ShardServer : IAsyncDisposable
         {
             await _wal.CommitAsync(key, shardLength, cancellationToken).ConfigureAwait(false);
         }
-        catch (IOException ex) when (ex is not WalException)
+        catch (IOException ex)
         {
             throw Translate(ex, key);
         }
@@ -88,6 +88,7 @@ public sealed class ShardServer : IAsyncDisposable
 
     public ValueTask DisposeAsync() => _wal.DisposeAsync();
 
+    /// <summary>A failed append or commit: the WAL puts the errno of the failed write or sync in HResult.</summary>
     private ShardException Translate(IOException ex, ShardKey key)
     {
         ShardFailure failure = (ex.HResult & 0xFFFF) == DiskFullErrno ? ShardFailure.InsufficientStorage : ShardFailure.Unavailable;

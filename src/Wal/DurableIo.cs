@@ -24,7 +24,8 @@ internal static partial class DurableIo
                     int errno = Marshal.GetLastPInvokeError();
                     if (errno != Eintr)
                     {
-                        throw new IOException($"fdatasync failed: {Marshal.GetPInvokeErrorMessage(errno)} (errno {errno}).");
+                        // The errno as HResult, as .NET does for its own Unix I/O errors (ENOSPC is 28).
+                        throw new IOException($"fdatasync failed: {Marshal.GetPInvokeErrorMessage(errno)} (errno {errno}).", errno);
                     }
                 }
 
@@ -54,7 +55,7 @@ internal static partial class DurableIo
         if (fd < 0)
         {
             int errno = Marshal.GetLastPInvokeError();
-            throw new IOException($"Cannot open directory {directory} to sync it: {Marshal.GetPInvokeErrorMessage(errno)}.");
+            throw new IOException($"Cannot open directory {directory} to sync it: {Marshal.GetPInvokeErrorMessage(errno)}.", errno);
         }
 
         try
@@ -62,7 +63,7 @@ internal static partial class DurableIo
             if (fsync(fd) != 0)
             {
                 int errno = Marshal.GetLastPInvokeError();
-                throw new IOException($"fsync of directory {directory} failed: {Marshal.GetPInvokeErrorMessage(errno)}.");
+                throw new IOException($"fsync of directory {directory} failed: {Marshal.GetPInvokeErrorMessage(errno)}.", errno);
             }
         }
         finally

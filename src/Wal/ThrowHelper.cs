@@ -5,6 +5,8 @@ namespace Predastore.Wal;
 /// <summary>Throws kept out of the hot methods so they stay small enough to inline.</summary>
 internal static class ThrowHelper
 {
+    private const int WalFailedHResult = unchecked((int)0x80131620); // COR_E_IO, what IOException uses
+
     [DoesNotReturn]
     public static void ThrowShardNotFound(ShardKey key) => throw new ShardNotFoundException(key);
 
@@ -31,7 +33,12 @@ internal static class ThrowHelper
     /// whose bytes may be missing must never be acknowledged.
     /// </summary>
     public static WalException CreateWalFailed(Exception cause) =>
-        new("The WAL failed to make a write durable and accepts no more writes until it is reopened.", cause);
+        new("The WAL failed to make a write durable and accepts no more writes until it is reopened.", cause)
+        {
+            // Keeps the errno of the I/O failure (on Unix .NET puts it in HResult), so callers can tell a full
+            // disk from a broken one without unwrapping.
+            HResult = cause is IOException ? cause.HResult : WalFailedHResult,
+        };
 
     public static InvalidOperationException CreateCommitNotCovered(ShardKey key, long shardLength, long coveredPrefix) =>
         new($"Cannot commit shard {key} with {shardLength} bytes: the appended data covers only [0, {coveredPrefix}).");

@@ -104,6 +104,49 @@ public sealed class ConcurrentWriterTests
         Assert.Equal(expected: data, actual: await wal.ReadAllAsync(key));
     }
 
+    [Fact]
+    public async Task AppendAsync_RequestsQueuedDuringSync_ShareOneWriteAndOneSyncAndWaitForIt()
+    {
+        // Arrange: hold the writer inside its first fdatasync while 63 more appends queue up
+        using var directory = new TempDirectory();
+        await using WriteAheadLog wal = WriteAheadLog.Open(new WalOptions { Directory = directory.Path });
+        var random = new Random(8);
+        ShardKey[] keys = [.. Enumerable.Range(0, 64).Select(_ => Keys.Random(random))];
+        byte[] payload = Bytes.Random(random, 1000);
+        using var inFirstSync = new ManualResetEventSlim();
+        using var release = new ManualResetEventSlim();
+        int writes = 0;
+        int syncs = 0;
+        wal.FaultInjector = point =>
+        {
+            if (point == WalFaultPoint.Write)
+            {
+                Interlocked.Increment(ref writes);
+            }
+            else if (Interlocked.Increment(ref syncs) == 1)
+            {
+                inFirstSync.Set();
+                release.Wait(TestTimeouts.Default);
+            }
+        };
+
+        // Act
+        Task first = wal.AppendAsync(keys[0], 0, payload).AsTask();
+        Assert.True(inFirstSync.Wait(TestTimeouts.Default));
+        Task[] rest = [.. keys.Skip(1).Select(key => wal.AppendAsync(key, 0, payload).AsTask())];
+
+        // Assert: nothing is acknowledged before its sync has returned
+        await Task.Delay(50);
+        Assert.False(first.IsCompleted);
+        Assert.DoesNotContain(rest, task => task.IsCompleted);
+        release.Set();
+        await Task.WhenAll(rest.Prepend(first)).DefaultTimeout();
+
+        // Assert: group commit; the 63 queued appends went out in one gather write covered by one fdatasync
+        Assert.Equal(expected: 2, actual: writes);
+        Assert.Equal(expected: 2, actual: syncs);
+    }
+
     private static async Task UploadAsync(WriteAheadLog wal, int seed, ConcurrentDictionary<ShardKey, byte[]> reference)
     {
         var random = new Random(seed);

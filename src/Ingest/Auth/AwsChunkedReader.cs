@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Globalization;
 using System.IO.Pipelines;
+using System.Runtime.CompilerServices;
 using System.Security.Cryptography;
 using System.Text;
 using Microsoft.AspNetCore.Http;
@@ -153,7 +154,7 @@ internal sealed class AwsChunkedReader : PayloadReadStream
 
         List<string>? trailers = null;
         StringValues trailerHeader = request.Headers["x-amz-trailer"];
-        if (!StringValues.IsNullOrEmpty(trailerHeader))
+        if (context.PayloadMode.HasTrailer() && !StringValues.IsNullOrEmpty(trailerHeader))
         {
             trailers = [];
             foreach (string? value in trailerHeader)
@@ -184,6 +185,8 @@ internal sealed class AwsChunkedReader : PayloadReadStream
         return false;
     }
 
+    // Pooled state machines: a read that has to wait for the network does not allocate.
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
     {
         cancellationToken.ThrowIfCancellationRequested();
@@ -208,13 +211,15 @@ internal sealed class AwsChunkedReader : PayloadReadStream
             ReadResult result;
             try
             {
-                result = await ReadBodyAsync(_reader, cancellationToken).ConfigureAwait(false);
+                result = await _reader.ReadAsync(cancellationToken).ConfigureAwait(false);
             }
-            catch (S3Exception e)
+            catch (BadHttpRequestException e) when (IsIncompleteBody(e))
             {
-                _failure = e;
-                throw;
+                _failure = AuthErrors.IncompleteBody(inner: e);
+                throw _failure;
             }
+
+            ThrowIfCanceled(result, cancellationToken);
 
             ReadOnlySequence<byte> body = result.Buffer;
             SequencePosition consumed = body.Start;

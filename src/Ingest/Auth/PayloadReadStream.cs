@@ -52,22 +52,18 @@ internal abstract class PayloadReadStream : Stream
 
     public sealed override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
 
-    /// <summary>Reads the body pipe; Kestrel's "unexpected end of request content" becomes S3's IncompleteBody.</summary>
-    protected static async ValueTask<ReadResult> ReadBodyAsync(PipeReader reader, CancellationToken cancellationToken)
-    {
-        try
-        {
-            ReadResult result = await reader.ReadAsync(cancellationToken).ConfigureAwait(false);
-            if (result.IsCanceled)
-            {
-                throw new OperationCanceledException("The body read was canceled.", cancellationToken);
-            }
+    /// <summary>
+    /// Kestrel reports a body cut short ("Unexpected end of request content") as a 400 BadHttpRequestException;
+    /// S3 calls that IncompleteBody.
+    /// </summary>
+    protected static bool IsIncompleteBody(BadHttpRequestException exception) =>
+        exception.StatusCode == StatusCodes.Status400BadRequest;
 
-            return result;
-        }
-        catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status400BadRequest)
+    protected static void ThrowIfCanceled(in ReadResult result, CancellationToken cancellationToken)
+    {
+        if (result.IsCanceled)
         {
-            throw AuthErrors.IncompleteBody(inner: e);
+            throw new OperationCanceledException("The body read was canceled.", cancellationToken);
         }
     }
 }

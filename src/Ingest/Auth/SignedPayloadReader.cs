@@ -1,6 +1,8 @@
 using System.Buffers;
 using System.IO.Pipelines;
+using System.Runtime.CompilerServices;
 using System.Security.Cryptography;
+using Microsoft.AspNetCore.Http;
 
 namespace Predastore.Ingest.Auth;
 
@@ -33,6 +35,7 @@ internal sealed class SignedPayloadReader : PayloadReadStream
     /// <summary>Bytes returned so far.</summary>
     public long BytesRead => _length;
 
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
     {
         cancellationToken.ThrowIfCancellationRequested();
@@ -48,7 +51,18 @@ internal sealed class SignedPayloadReader : PayloadReadStream
 
         while (true)
         {
-            ReadResult result = await ReadBodyAsync(_reader, cancellationToken).ConfigureAwait(false);
+            ReadResult result;
+            try
+            {
+                result = await _reader.ReadAsync(cancellationToken).ConfigureAwait(false);
+            }
+            catch (BadHttpRequestException e) when (IsIncompleteBody(e))
+            {
+                _failure = AuthErrors.IncompleteBody(inner: e);
+                throw _failure;
+            }
+
+            ThrowIfCanceled(result, cancellationToken);
             ReadOnlySequence<byte> body = result.Buffer;
             if (!body.IsEmpty)
             {
