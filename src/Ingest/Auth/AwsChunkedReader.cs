@@ -185,72 +185,44 @@ internal sealed class AwsChunkedReader : PayloadReadStream
         return false;
     }
 
-    // Pooled state machines: a read that has to wait for the network does not allocate.
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
-    public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+    public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
     {
         cancellationToken.ThrowIfCancellationRequested();
         ObjectDisposedException.ThrowIf(_scratch is null, this);
         if (_failure is not null)
         {
-            throw _failure;
+            return ValueTask.FromException<int>(_failure);
         }
 
-        if (_state == State.Finished)
+        if (_state == State.Finished || buffer.IsEmpty)
         {
-            return 0;
+            return new ValueTask<int>(0);
         }
 
-        if (buffer.IsEmpty)
+        // Fast path: decode what the pipe already holds without an async state machine. When that is not
+        // enough (needMore), Consume marked it all examined, so the slow path's ReadAsync waits for new bytes.
+        try
         {
-            return 0;
-        }
-
-        while (true)
-        {
-            ReadResult result;
-            try
+            if (_reader.TryRead(out ReadResult result))
             {
-                result = await _reader.ReadAsync(cancellationToken).ConfigureAwait(false);
-            }
-            catch (BadHttpRequestException e) when (IsIncompleteBody(e))
-            {
-                _failure = AuthErrors.IncompleteBody(inner: e);
-                throw _failure;
-            }
-
-            ThrowIfCanceled(result, cancellationToken);
-
-            ReadOnlySequence<byte> body = result.Buffer;
-            SequencePosition consumed = body.Start;
-            bool needMore = false;
-            int written = 0;
-            try
-            {
-                written = Process(body, buffer.Span, out consumed, out needMore);
-                if (needMore && result.IsCompleted)
+                ThrowIfCanceled(result, cancellationToken);
+                if (Consume(result, buffer.Span, out int written))
                 {
-                    FinishAtEndOfBody(body.Slice(consumed).Length);
-                    needMore = false;
+                    return new ValueTask<int>(written);
                 }
             }
-            catch (S3Exception e)
-            {
-                _failure = e;
-                throw;
-            }
-            finally
-            {
-                // Examined up to the end only when the buffered bytes cannot make progress, so the next
-                // ReadAsync waits for more instead of spinning.
-                _reader.AdvanceTo(consumed, needMore ? body.End : consumed);
-            }
-
-            if (written > 0 || _state == State.Finished)
-            {
-                return written;
-            }
         }
+        catch (BadHttpRequestException e) when (IsIncompleteBody(e))
+        {
+            _failure = AuthErrors.IncompleteBody(inner: e);
+            return ValueTask.FromException<int>(_failure);
+        }
+        catch (S3Exception e)
+        {
+            return ValueTask.FromException<int>(e);
+        }
+
+        return ReadSlowAsync(buffer, cancellationToken);
     }
 
     protected override void Dispose(bool disposing)
@@ -267,6 +239,62 @@ internal sealed class AwsChunkedReader : PayloadReadStream
         }
 
         base.Dispose(disposing);
+    }
+
+    // Pooled state machines: a read that has to wait for the network does not allocate.
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    private async ValueTask<int> ReadSlowAsync(Memory<byte> buffer, CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            ReadResult result;
+            try
+            {
+                result = await _reader.ReadAsync(cancellationToken).ConfigureAwait(false);
+            }
+            catch (BadHttpRequestException e) when (IsIncompleteBody(e))
+            {
+                _failure = AuthErrors.IncompleteBody(inner: e);
+                throw _failure;
+            }
+
+            ThrowIfCanceled(result, cancellationToken);
+            if (Consume(result, buffer.Span, out int written))
+            {
+                return written;
+            }
+        }
+    }
+
+    /// <summary>Decodes one read's worth; true when the read can return (bytes written, or end of body).</summary>
+    private bool Consume(in ReadResult result, Span<byte> destination, out int written)
+    {
+        ReadOnlySequence<byte> body = result.Buffer;
+        SequencePosition consumed = body.Start;
+        bool needMore = false;
+        written = 0;
+        try
+        {
+            written = Process(body, destination, out consumed, out needMore);
+            if (needMore && result.IsCompleted)
+            {
+                FinishAtEndOfBody(body.Slice(consumed).Length);
+                needMore = false;
+            }
+        }
+        catch (S3Exception e)
+        {
+            _failure = e;
+            throw;
+        }
+        finally
+        {
+            // Examined up to the end only when the buffered bytes cannot make progress, so the next
+            // ReadAsync waits for more instead of spinning.
+            _reader.AdvanceTo(consumed, needMore ? body.End : consumed);
+        }
+
+        return written > 0 || _state == State.Finished;
     }
 
     /// <summary>Advances through <paramref name="body"/>, copying chunk data to <paramref name="destination"/>.</summary>

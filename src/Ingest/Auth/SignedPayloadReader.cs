@@ -35,20 +35,47 @@ internal sealed class SignedPayloadReader : PayloadReadStream
     /// <summary>Bytes returned so far.</summary>
     public long BytesRead => _length;
 
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
-    public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+    public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
     {
         cancellationToken.ThrowIfCancellationRequested();
         if (_failure is not null)
         {
-            throw _failure;
+            return ValueTask.FromException<int>(_failure);
         }
 
         if (_completed || buffer.IsEmpty)
         {
-            return 0;
+            return new ValueTask<int>(0);
         }
 
+        // Fast path: bytes the pipe already holds, without an async state machine.
+        try
+        {
+            if (_reader.TryRead(out ReadResult result))
+            {
+                ThrowIfCanceled(result, cancellationToken);
+                if (Consume(result, buffer.Span, out int n))
+                {
+                    return new ValueTask<int>(n);
+                }
+            }
+        }
+        catch (BadHttpRequestException e) when (IsIncompleteBody(e))
+        {
+            _failure = AuthErrors.IncompleteBody(inner: e);
+            return ValueTask.FromException<int>(_failure);
+        }
+        catch (S3Exception e)
+        {
+            return ValueTask.FromException<int>(e);
+        }
+
+        return ReadSlowAsync(buffer, cancellationToken);
+    }
+
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    private async ValueTask<int> ReadSlowAsync(Memory<byte> buffer, CancellationToken cancellationToken)
+    {
         while (true)
         {
             ReadResult result;
@@ -63,24 +90,36 @@ internal sealed class SignedPayloadReader : PayloadReadStream
             }
 
             ThrowIfCanceled(result, cancellationToken);
-            ReadOnlySequence<byte> body = result.Buffer;
-            if (!body.IsEmpty)
+            if (Consume(result, buffer.Span, out int n))
             {
-                int n = (int)Math.Min(body.Length, buffer.Length);
-                body.Slice(0, n).CopyTo(buffer.Span);
-                _hash.AppendData(buffer.Span[..n]);
-                _length += n;
-                _reader.AdvanceTo(body.GetPosition(n));
                 return n;
             }
-
-            _reader.AdvanceTo(body.End);
-            if (result.IsCompleted)
-            {
-                Complete();
-                return 0;
-            }
         }
+    }
+
+    /// <summary>Copies and hashes what <paramref name="result"/> holds; true when the read can return.</summary>
+    private bool Consume(in ReadResult result, Span<byte> destination, out int n)
+    {
+        ReadOnlySequence<byte> body = result.Buffer;
+        if (!body.IsEmpty)
+        {
+            n = (int)Math.Min(body.Length, destination.Length);
+            body.Slice(0, n).CopyTo(destination);
+            _hash.AppendData(destination[..n]);
+            _length += n;
+            _reader.AdvanceTo(body.GetPosition(n));
+            return true;
+        }
+
+        n = 0;
+        _reader.AdvanceTo(body.End);
+        if (result.IsCompleted)
+        {
+            Complete();
+            return true;
+        }
+
+        return false;
     }
 
     protected override void Dispose(bool disposing)

@@ -1,3 +1,4 @@
+#pragma warning disable xUnit1031
 using System.IO.Pipelines;
 using Predastore.Ingest.Auth;
 namespace Predastore.Ingest.Tests.Auth;
