@@ -34,13 +34,14 @@ serve.SetAction(async (result, cancellationToken) =>
     };
 
     await using EmbeddedServer server = await EmbeddedServer.StartAsync(options, cancellationToken);
-    Console.WriteLine($"predastore serving S3 at {server.Endpoint} (region {options.Region}, data {Path.GetFullPath(options.DataDirectory)})");
     if (server.CredentialsGenerated)
     {
         Console.WriteLine("Generated credentials (kept in the data directory; shown only this once):");
         Console.WriteLine($"  AWS_ACCESS_KEY_ID={server.Credentials.AccessKey}");
         Console.WriteLine($"  AWS_SECRET_ACCESS_KEY={server.Credentials.SecretKey}");
     }
+
+    Console.WriteLine($"predastore serving S3 at {server.Endpoint} (region {options.Region}, data {Path.GetFullPath(options.DataDirectory)})");
 
     await server.WaitForShutdownAsync(cancellationToken);
     Console.WriteLine("predastore: draining requests and closing the storage nodes");
