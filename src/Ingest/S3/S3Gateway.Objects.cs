@@ -30,7 +30,7 @@ internal sealed partial class S3Gateway
         Dictionary<string, string> userMetadata = UserMetadata(headers);
 
         byte[] objectHash = ObjectHash.Compute(bucket, key);
-        int[] placement = _cluster.Ring.Place(objectHash, _cluster.Layout.TotalShards);
+        int[] placement = _cluster.Place(objectHash);
         var target = new ExtentTarget(objectHash, NewDataId(), placement);
         GatewayLog.Placed(_logger, Convert.ToHexStringLower(objectHash), target.DataId, string.Join(',', placement));
 

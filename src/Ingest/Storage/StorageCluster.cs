@@ -49,6 +49,12 @@ internal sealed class StorageCluster
 
     public int ReadAheadBlocks { get; }
 
+    /// <summary>
+    /// The nodes a new extent of the object goes to (placement[i] holds shard i). Recorded in the manifest; reads
+    /// use the record and never call this.
+    /// </summary>
+    public int[] Place(ReadOnlySpan<byte> objectHash) => Ring.Place(objectHash, Layout.TotalShards);
+
     /// <summary>The codec for an extent's layout: the cluster's own, or one made (once) for older objects.</summary>
     public ReedSolomon CodecFor(StripeLayout layout) =>
         layout.DataShards == Layout.DataShards && layout.ParityShards == Layout.ParityShards

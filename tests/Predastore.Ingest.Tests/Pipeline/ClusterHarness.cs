@@ -42,7 +42,7 @@ internal sealed class ClusterHarness : IAsyncDisposable
     public async Task<ObjectManifest> PutAsync(string bucket, string key, byte[] content)
     {
         byte[] objectHash = ObjectHash.Compute(bucket, key);
-        var target = new ExtentTarget(objectHash, Guid.NewGuid(), Cluster.Ring.Place(objectHash, Cluster.Layout.TotalShards));
+        var target = new ExtentTarget(objectHash, Guid.NewGuid(), Cluster.Place(objectHash));
         UploadResult result = await Uploads.RunAsync(new MemoryStream(content), target, checksum: null).WaitAsync(TimeSpan.FromSeconds(60));
         return new ObjectManifest
         {
