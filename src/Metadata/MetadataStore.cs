@@ -15,11 +15,11 @@ namespace Predastore.Metadata;
 /// list in the same transaction. The caller deletes their shards after the commit, then calls
 /// <see cref="ReleaseGarbage"/>; a crash in between leaves the entries listed by <see cref="PendingGarbage"/>.</para>
 /// </remarks>
-public sealed class MetadataStore : IDisposable
+public sealed partial class MetadataStore : IDisposable
 {
     private const int SchemaVersion = 1;
 
-    private const string CreateSchemaSql = """
+    private const string CoreSchemaSql = """
         CREATE TABLE IF NOT EXISTS buckets (
             name TEXT NOT NULL PRIMARY KEY,
             created_utc_ticks INTEGER NOT NULL
@@ -59,6 +59,10 @@ public sealed class MetadataStore : IDisposable
             placement TEXT NOT NULL
         );
         """;
+
+    // Each area's tables, created if missing on every open (each script is idempotent). An area that needs a
+    // table adds its script here, in its own partial file.
+    private static readonly string[] s_schema = [CoreSchemaSql, MultipartSchemaSql];
 
     // Column order read by ReadManifest.
     private const string ObjectColumns =
@@ -361,9 +365,15 @@ public sealed class MetadataStore : IDisposable
             }
         }
 
-        using (var create = NewCommand(connection, transaction, CreateSchemaSql + "PRAGMA user_version = 1;"))
+        foreach (string script in s_schema)
         {
+            using var create = NewCommand(connection, transaction, script);
             create.ExecuteNonQuery();
+        }
+
+        using (var version = NewCommand(connection, transaction, $"PRAGMA user_version = {SchemaVersion};"))
+        {
+            version.ExecuteNonQuery();
         }
 
         transaction.Commit();
