@@ -13,8 +13,12 @@ internal sealed class CodingMatrix
     /// <summary>Bytes per coefficient in <see cref="NibbleTables"/>: 16 products of the low nibble, then 16 of the high.</summary>
     public const int NibbleTableSize = 32;
 
+    /// <summary>Bytes per coefficient in <see cref="AffineTables"/>: one 8×8 bit matrix.</summary>
+    public const int AffineTableSize = 8;
+
     private readonly byte[] _coefficients;
     private readonly byte[] _nibbleTables;
+    private readonly byte[] _affineTables;
 
     public CodingMatrix(ReadOnlySpan<byte> coefficients, int rows, int columns)
     {
@@ -31,6 +35,7 @@ internal sealed class CodingMatrix
         // sequentially. c·x = c·(x & 0xF) ^ c·(x & 0xF0), so two 16-entry tables, looked up with a byte shuffle,
         // give a full multiply.
         _nibbleTables = new byte[rows * columns * NibbleTableSize];
+        _affineTables = new byte[rows * columns * AffineTableSize];
         for (int j = 0; j < columns; j++)
         {
             for (int o = 0; o < rows; o++)
@@ -42,6 +47,8 @@ internal sealed class CodingMatrix
                     table[n] = GaloisField.Mul(c, (byte)n);
                     table[16 + n] = GaloisField.Mul(c, (byte)(n << 4));
                 }
+
+                AffineMatrix(c).CopyTo(_affineTables.AsSpan(((j * rows) + o) * AffineTableSize, AffineTableSize));
             }
         }
     }
@@ -57,4 +64,37 @@ internal sealed class CodingMatrix
 
     /// <summary>Laid out [column][row], <see cref="NibbleTableSize"/> bytes each.</summary>
     public ReadOnlySpan<byte> NibbleTables => _nibbleTables;
+
+    /// <summary>Laid out [column][row], <see cref="AffineTableSize"/> bytes each.</summary>
+    public ReadOnlySpan<byte> AffineTables => _affineTables;
+
+    /// <summary>The table a kernel of <paramref name="kind"/> reads, and its bytes per coefficient.</summary>
+    public ReadOnlySpan<byte> Tables(GfTableKind kind, out int tableSize)
+    {
+        tableSize = kind == GfTableKind.Affine ? AffineTableSize : NibbleTableSize;
+        return kind == GfTableKind.Affine ? _affineTables : _nibbleTables;
+    }
+
+    /// <summary>The 8×8 matrix over GF(2) of x ↦ c·x, in the qword layout of <c>vgf2p8affineqb</c>.</summary>
+    /// <remarks>
+    /// Multiplying by c is linear over GF(2): c·x = XOR over set bits j of x of c·2^j. The instruction computes result
+    /// bit i as the parity of (x AND byte 7 − i of the qword), so byte 7 − i holds, at bit j, bit i of c·2^j.
+    /// </remarks>
+    internal static byte[] AffineMatrix(byte c)
+    {
+        var matrix = new byte[AffineTableSize];
+        for (int j = 0; j < 8; j++)
+        {
+            byte column = GaloisField.Mul(c, (byte)(1 << j));
+            for (int i = 0; i < 8; i++)
+            {
+                if ((column & (1 << i)) != 0)
+                {
+                    matrix[7 - i] |= (byte)(1 << j);
+                }
+            }
+        }
+
+        return matrix;
+    }
 }

@@ -1,28 +1,34 @@
-using System.Buffers;
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 
 namespace Predastore.Encode;
 
 /// <summary>The implementations of <see cref="CodingMatrix"/> application; all produce identical bytes.</summary>
+/// <remarks>Ordered by preference: <see cref="GfKernels.Best"/> is the last one the CPU supports.</remarks>
 internal enum GfKernel
 {
     Scalar,
     Vector128,
     Vector256,
     Vector512,
+    Gfni256,
+    Gfni512,
 }
 
 /// <summary>
 /// Applies a <see cref="CodingMatrix"/> to shard buffers: output o = XOR over j of coef[o, j] · input j.
 /// </summary>
 /// <remarks>
-/// The vector kernels make one pass over the buffers, one vector step at a time: at each step every input vector is
-/// multiplied into register accumulators for the outputs, which are stored once, so outputs are never read and may
-/// hold garbage on entry. The bytes left over after the last whole vector go through the scalar kernel, which is
-/// also the oracle the tests hold every other kernel to. Outputs must not overlap inputs.
-/// A new kernel (GFNI) is an enum member, an <see cref="IGfVectorOps{TVector}"/> struct and, if its coefficients take
-/// another form than nibble tables, a table in <see cref="CodingMatrix"/>.
+/// The vector kernels make one pass over the buffers, one step (one or two vectors of every input) at a time: at each
+/// step every input vector is multiplied into register accumulators for the outputs, which are stored once, so
+/// outputs are never read and may hold garbage on entry. Because every output byte is a function of the input bytes
+/// at the same offset alone, the bytes left over after the last whole vector are covered by one more vector step
+/// that ends at the last byte and overlaps the previous one: it rewrites the overlap with the same values. Buffers
+/// shorter than one vector go through the scalar kernel, which is also the oracle the tests hold every other kernel
+/// to. Outputs must not overlap inputs.
+/// A new kernel is an enum member and an <see cref="IGfVectorOps{TVector}"/> struct; if its coefficients take
+/// another form, a <see cref="GfTableKind"/> and a table in <see cref="CodingMatrix"/>.
 /// </remarks>
 internal static unsafe class GfKernels
 {
@@ -31,7 +37,7 @@ internal static unsafe class GfKernels
 
     private static readonly GfKernel s_best = SelectBest();
 
-    /// <summary>The widest kernel this CPU runs, chosen once per process.</summary>
+    /// <summary>The fastest kernel this CPU runs, chosen once per process.</summary>
     public static GfKernel Best => s_best;
 
     public static bool IsSupported(GfKernel kernel) => kernel switch
@@ -40,11 +46,12 @@ internal static unsafe class GfKernels
         GfKernel.Vector128 => GfVector128Ops.IsSupported,
         GfKernel.Vector256 => GfVector256Ops.IsSupported,
         GfKernel.Vector512 => GfVector512Ops.IsSupported,
+        GfKernel.Gfni256 => GfGfni256Ops.IsSupported,
+        GfKernel.Gfni512 => GfGfni512Ops.IsSupported,
         _ => false,
     };
 
     /// <summary>Applies the first <paramref name="outputs"/>.Length rows of <paramref name="matrix"/> with <paramref name="kernel"/>.</summary>
-    [SkipLocalsInit]
     public static void Apply(
         GfKernel kernel, CodingMatrix matrix, ReadOnlySpan<ReadOnlyMemory<byte>> inputs, ReadOnlySpan<Memory<byte>> outputs)
     {
@@ -86,26 +93,8 @@ internal static unsafe class GfKernels
             return;
         }
 
-        byte** pointers = stackalloc byte*[MaxBuffers];
-        PinnedBuffers pins = default;
-        try
-        {
-            for (int j = 0; j < inputs.Length; j++)
-            {
-                pointers[j] = pins.Pin(inputs[j]);
-            }
-
-            for (int o = 0; o < outputs.Length; o++)
-            {
-                pointers[inputs.Length + o] = pins.Pin(outputs[o]);
-            }
-
-            Apply(kernel, matrix, pointers, pointers + inputs.Length, outputs.Length, length);
-        }
-        finally
-        {
-            pins.Dispose();
-        }
+        var call = new PinnedCall(kernel, matrix, inputs, default, AsReadOnly(outputs), default, outputs.Length, length);
+        call.Run();
     }
 
     /// <summary>
@@ -116,46 +105,48 @@ internal static unsafe class GfKernels
     {
         switch (kernel)
         {
+            case GfKernel.Gfni512:
+                ApplyVectors<GfGfni512Ops, Vector512<byte>>(matrix, inputs, outputs, outputCount, (nuint)length);
+                break;
+            case GfKernel.Gfni256:
+                ApplyVectors<GfGfni256Ops, Vector256<byte>>(matrix, inputs, outputs, outputCount, (nuint)length);
+                break;
             case GfKernel.Vector512:
-                ApplyVector512(matrix, inputs, outputs, outputCount, length);
+                ApplyVectors<GfVector512Ops, Vector512<byte>>(matrix, inputs, outputs, outputCount, (nuint)length);
                 break;
             case GfKernel.Vector256:
-                ApplyVector256(matrix, inputs, outputs, outputCount, length);
+                ApplyVectors<GfVector256Ops, Vector256<byte>>(matrix, inputs, outputs, outputCount, (nuint)length);
                 break;
             case GfKernel.Vector128:
-                ApplyVector128(matrix, inputs, outputs, outputCount, length);
+                ApplyVectors<GfVector128Ops, Vector128<byte>>(matrix, inputs, outputs, outputCount, (nuint)length);
                 break;
             default:
-                ApplyScalar(matrix, inputs, outputs, outputCount, length);
+                ApplyScalar(matrix, inputs, outputs, outputCount, 0, (nuint)length);
                 break;
         }
     }
 
-    public static void ApplyScalar(CodingMatrix matrix, byte** inputs, byte** outputs, int outputCount, int length) =>
-        ApplyScalar(matrix, inputs, outputs, outputCount, 0, (nuint)length);
-
-    public static void ApplyVector128(CodingMatrix matrix, byte** inputs, byte** outputs, int outputCount, int length) =>
-        ApplyVectors<GfVector128Ops, Vector128<byte>>(matrix, inputs, outputs, outputCount, (nuint)length);
-
-    public static void ApplyVector256(CodingMatrix matrix, byte** inputs, byte** outputs, int outputCount, int length) =>
-        ApplyVectors<GfVector256Ops, Vector256<byte>>(matrix, inputs, outputs, outputCount, (nuint)length);
-
-    public static void ApplyVector512(CodingMatrix matrix, byte** inputs, byte** outputs, int outputCount, int length) =>
-        ApplyVectors<GfVector512Ops, Vector512<byte>>(matrix, inputs, outputs, outputCount, (nuint)length);
+    /// <summary>A span of writable cells seen as read-only ones, without copying.</summary>
+    /// <remarks>
+    /// <see cref="Memory{T}"/> and <see cref="ReadOnlyMemory{T}"/> have the same fields in the same order; the runtime's
+    /// own conversion between them is the same reinterpretation.
+    /// </remarks>
+    public static ReadOnlySpan<ReadOnlyMemory<byte>> AsReadOnly(ReadOnlySpan<Memory<byte>> cells) =>
+        MemoryMarshal.CreateReadOnlySpan(
+            ref Unsafe.As<Memory<byte>, ReadOnlyMemory<byte>>(ref MemoryMarshal.GetReference(cells)), cells.Length);
 
     private static GfKernel SelectBest()
     {
-        if (GfVector512Ops.IsSupported)
+        GfKernel best = GfKernel.Scalar;
+        foreach (GfKernel kernel in Enum.GetValues<GfKernel>())
         {
-            return GfKernel.Vector512;
+            if (IsSupported(kernel))
+            {
+                best = kernel;
+            }
         }
 
-        if (GfVector256Ops.IsSupported)
-        {
-            return GfKernel.Vector256;
-        }
-
-        return GfVector128Ops.IsSupported ? GfKernel.Vector128 : GfKernel.Scalar;
+        return best;
     }
 
     // Bytes [start, end) of every output, one full product-table row per coefficient.
@@ -194,100 +185,375 @@ internal static unsafe class GfKernels
         where TVector : unmanaged
     {
         nuint width = (nuint)TOps.ByteCount;
-        nuint vectorEnd = length - (length % width);
-        int columns = matrix.Columns;
-        nuint columnStride = (nuint)matrix.Rows * CodingMatrix.NibbleTableSize;
-        int fullGroupsEnd = outputCount - (outputCount % OutputGroup4.Count);
-
-        fixed (byte* tables = matrix.NibbleTables)
+        if (length < width)
         {
-            for (nuint offset = 0; offset < vectorEnd; offset += width)
-            {
-                int o = 0;
-                for (; o < fullGroupsEnd; o += OutputGroup4.Count)
-                {
-                    ApplyGroup<TOps, TVector, OutputGroup4>(tables, columnStride, columns, inputs, outputs, o, offset);
-                }
+            ApplyScalar(matrix, inputs, outputs, outputCount, 0, length);
+            return;
+        }
 
-                switch (outputCount - o)
-                {
-                    case 3:
-                        ApplyGroup<TOps, TVector, OutputGroup3>(tables, columnStride, columns, inputs, outputs, o, offset);
-                        break;
-                    case 2:
-                        ApplyGroup<TOps, TVector, OutputGroup2>(tables, columnStride, columns, inputs, outputs, o, offset);
-                        break;
-                    case 1:
-                        ApplyGroup<TOps, TVector, OutputGroup1>(tables, columnStride, columns, inputs, outputs, o, offset);
-                        break;
-                }
+        fixed (byte* tables = matrix.Tables(TOps.TableKind, out int tableSize))
+        {
+            var loop = new KernelLoop(tables, (nuint)tableSize, matrix.Rows, matrix.Columns, inputs, outputs);
+
+            // Up to four outputs (every parity count in common use, and every 1- or 2-shard reconstruction) run in one
+            // register group, so the loop for that group size is the whole kernel. Wider ones interleave groups.
+            switch (outputCount)
+            {
+                case 1:
+                    RunGroup<TOps, TVector, OutputGroup1>(loop, length);
+                    break;
+                case 2:
+                    RunGroup<TOps, TVector, OutputGroup2>(loop, length);
+                    break;
+                case 3:
+                    RunGroup<TOps, TVector, OutputGroup3>(loop, length);
+                    break;
+                case 4:
+                    RunGroup<TOps, TVector, OutputGroup4>(loop, length);
+                    break;
+                default:
+                    RunGroups<TOps, TVector>(loop, outputCount, length);
+                    break;
+            }
+        }
+    }
+
+    // Every vector of outputs [0, TGroup.Count): two-vector steps, then one-vector steps, then an overlapping last step.
+    private static void RunGroup<TOps, TVector, TGroup>(in KernelLoop loop, nuint length)
+        where TOps : struct, IGfVectorOps<TVector>
+        where TVector : unmanaged
+        where TGroup : struct, IOutputGroup
+    {
+        nuint width = (nuint)TOps.ByteCount;
+        nuint offset = 0;
+        if (TOps.Unroll > 1)
+        {
+            for (; offset + (2 * width) <= length; offset += 2 * width)
+            {
+                ApplyGroup2<TOps, TVector, TGroup>(loop, 0, offset);
             }
         }
 
-        if (vectorEnd < length)
+        for (; offset + width <= length; offset += width)
         {
-            ApplyScalar(matrix, inputs, outputs, outputCount, vectorEnd, length);
+            ApplyGroup<TOps, TVector, TGroup>(loop, 0, offset);
+        }
+
+        if (offset < length)
+        {
+            ApplyGroup<TOps, TVector, TGroup>(loop, 0, length - width);
+        }
+    }
+
+    // More than four outputs: each step runs every group of four (and the remainder group), so the inputs are read
+    // from memory once and the later groups find them in L1.
+    private static void RunGroups<TOps, TVector>(in KernelLoop loop, int outputCount, nuint length)
+        where TOps : struct, IGfVectorOps<TVector>
+        where TVector : unmanaged
+    {
+        nuint width = (nuint)TOps.ByteCount;
+        nuint offset = 0;
+        if (TOps.Unroll > 1)
+        {
+            for (; offset + (2 * width) <= length; offset += 2 * width)
+            {
+                Step2<TOps, TVector>(loop, outputCount, offset);
+            }
+        }
+
+        for (; offset + width <= length; offset += width)
+        {
+            Step<TOps, TVector>(loop, outputCount, offset);
+        }
+
+        if (offset < length)
+        {
+            Step<TOps, TVector>(loop, outputCount, length - width);
+        }
+    }
+
+    private static void Step<TOps, TVector>(in KernelLoop loop, int outputCount, nuint offset)
+        where TOps : struct, IGfVectorOps<TVector>
+        where TVector : unmanaged
+    {
+        int o = 0;
+        for (; o + OutputGroup4.Count <= outputCount; o += OutputGroup4.Count)
+        {
+            ApplyGroup<TOps, TVector, OutputGroup4>(loop, o, offset);
+        }
+
+        switch (outputCount - o)
+        {
+            case 3:
+                ApplyGroup<TOps, TVector, OutputGroup3>(loop, o, offset);
+                break;
+            case 2:
+                ApplyGroup<TOps, TVector, OutputGroup2>(loop, o, offset);
+                break;
+            case 1:
+                ApplyGroup<TOps, TVector, OutputGroup1>(loop, o, offset);
+                break;
+        }
+    }
+
+    private static void Step2<TOps, TVector>(in KernelLoop loop, int outputCount, nuint offset)
+        where TOps : struct, IGfVectorOps<TVector>
+        where TVector : unmanaged
+    {
+        int o = 0;
+        for (; o + OutputGroup4.Count <= outputCount; o += OutputGroup4.Count)
+        {
+            ApplyGroup2<TOps, TVector, OutputGroup4>(loop, o, offset);
+        }
+
+        switch (outputCount - o)
+        {
+            case 3:
+                ApplyGroup2<TOps, TVector, OutputGroup3>(loop, o, offset);
+                break;
+            case 2:
+                ApplyGroup2<TOps, TVector, OutputGroup2>(loop, o, offset);
+                break;
+            case 1:
+                ApplyGroup2<TOps, TVector, OutputGroup1>(loop, o, offset);
+                break;
         }
     }
 
     // One vector of outputs [first, first + TGroup.Count), accumulated in registers over every input and stored once.
     // TGroup.Count is a JIT-time constant, so the unused accumulators and their branches disappear. Four accumulators
-    // plus the nibble and table temporaries fit the 16 registers of AVX2 without spilling; a code with more than four
-    // outputs runs several groups per vector step, and the later groups find the input vectors in L1.
+    // plus the nibble and table temporaries fit the 16 registers of AVX2 without spilling.
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void ApplyGroup<TOps, TVector, TGroup>(
-        byte* tables, nuint columnStride, int columns, byte** inputs, byte** outputs, int first, nuint offset)
+    private static void ApplyGroup<TOps, TVector, TGroup>(in KernelLoop loop, int first, nuint offset)
         where TOps : struct, IGfVectorOps<TVector>
         where TVector : unmanaged
         where TGroup : struct, IOutputGroup
     {
-        const int T = CodingMatrix.NibbleTableSize;
-        byte* table = tables + ((nuint)first * T);
+        nuint t = loop.TableSize;
+        byte* table = loop.Tables + ((nuint)first * t);
+        byte** inputs = loop.Inputs;
 
         // The first input initializes the accumulators, so outputs may hold anything on entry.
         TOps.Split(TOps.Load(inputs[0] + offset), out TVector low, out TVector high);
         TVector acc0 = TOps.Multiply(table, low, high);
-        TVector acc1 = TGroup.Count > 1 ? TOps.Multiply(table + T, low, high) : default;
-        TVector acc2 = TGroup.Count > 2 ? TOps.Multiply(table + (2 * T), low, high) : default;
-        TVector acc3 = TGroup.Count > 3 ? TOps.Multiply(table + (3 * T), low, high) : default;
+        TVector acc1 = TGroup.Count > 1 ? TOps.Multiply(table + t, low, high) : default;
+        TVector acc2 = TGroup.Count > 2 ? TOps.Multiply(table + (2 * t), low, high) : default;
+        TVector acc3 = TGroup.Count > 3 ? TOps.Multiply(table + (3 * t), low, high) : default;
 
-        for (int j = 1; j < columns; j++)
+        int j = 1;
+        if (TOps.PairInputs)
         {
-            table += columnStride;
+            nuint stride = loop.ColumnStride;
+            for (; j + 1 < loop.Columns; j += 2)
+            {
+                table += stride;
+                TOps.Split(TOps.Load(inputs[j] + offset), out low, out high);
+                TOps.Split(TOps.Load(inputs[j + 1] + offset), out TVector low2, out TVector high2);
+                acc0 = Xor3<TOps, TVector>(acc0, TOps.Multiply(table, low, high), TOps.Multiply(table + stride, low2, high2));
+                if (TGroup.Count > 1)
+                {
+                    acc1 = Xor3<TOps, TVector>(acc1, TOps.Multiply(table + t, low, high), TOps.Multiply(table + stride + t, low2, high2));
+                }
+
+                if (TGroup.Count > 2)
+                {
+                    acc2 = Xor3<TOps, TVector>(acc2, TOps.Multiply(table + (2 * t), low, high), TOps.Multiply(table + stride + (2 * t), low2, high2));
+                }
+
+                if (TGroup.Count > 3)
+                {
+                    acc3 = Xor3<TOps, TVector>(acc3, TOps.Multiply(table + (3 * t), low, high), TOps.Multiply(table + stride + (3 * t), low2, high2));
+                }
+
+                table += stride;
+            }
+        }
+
+        for (; j < loop.Columns; j++)
+        {
+            table += loop.ColumnStride;
             TOps.Split(TOps.Load(inputs[j] + offset), out low, out high);
             acc0 = TOps.Xor(acc0, TOps.Multiply(table, low, high));
             if (TGroup.Count > 1)
             {
-                acc1 = TOps.Xor(acc1, TOps.Multiply(table + T, low, high));
+                acc1 = TOps.Xor(acc1, TOps.Multiply(table + t, low, high));
             }
 
             if (TGroup.Count > 2)
             {
-                acc2 = TOps.Xor(acc2, TOps.Multiply(table + (2 * T), low, high));
+                acc2 = TOps.Xor(acc2, TOps.Multiply(table + (2 * t), low, high));
             }
 
             if (TGroup.Count > 3)
             {
-                acc3 = TOps.Xor(acc3, TOps.Multiply(table + (3 * T), low, high));
+                acc3 = TOps.Xor(acc3, TOps.Multiply(table + (3 * t), low, high));
             }
         }
 
-        TOps.Store(outputs[first] + offset, acc0);
+        byte** outputs = loop.Outputs + first;
+        TOps.Store(outputs[0] + offset, acc0);
         if (TGroup.Count > 1)
         {
-            TOps.Store(outputs[first + 1] + offset, acc1);
+            TOps.Store(outputs[1] + offset, acc1);
         }
 
         if (TGroup.Count > 2)
         {
-            TOps.Store(outputs[first + 2] + offset, acc2);
+            TOps.Store(outputs[2] + offset, acc2);
         }
 
         if (TGroup.Count > 3)
         {
-            TOps.Store(outputs[first + 3] + offset, acc3);
+            TOps.Store(outputs[3] + offset, acc3);
         }
     }
+
+    // Two consecutive vectors of the same outputs: each input pointer and coefficient table is fetched once for both,
+    // which halves the loop's overhead per byte. Only for kernels whose Unroll is 2 (enough registers).
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void ApplyGroup2<TOps, TVector, TGroup>(in KernelLoop loop, int first, nuint offset)
+        where TOps : struct, IGfVectorOps<TVector>
+        where TVector : unmanaged
+        where TGroup : struct, IOutputGroup
+    {
+        nuint t = loop.TableSize;
+        nuint w = (nuint)TOps.ByteCount;
+        byte* table = loop.Tables + ((nuint)first * t);
+        byte** inputs = loop.Inputs;
+
+        byte* input = inputs[0] + offset;
+        TOps.Split(TOps.Load(input), out TVector lowA, out TVector highA);
+        TOps.Split(TOps.Load(input + w), out TVector lowB, out TVector highB);
+        TVector a0 = TOps.Multiply(table, lowA, highA);
+        TVector b0 = TOps.Multiply(table, lowB, highB);
+        TVector a1 = TGroup.Count > 1 ? TOps.Multiply(table + t, lowA, highA) : default;
+        TVector b1 = TGroup.Count > 1 ? TOps.Multiply(table + t, lowB, highB) : default;
+        TVector a2 = TGroup.Count > 2 ? TOps.Multiply(table + (2 * t), lowA, highA) : default;
+        TVector b2 = TGroup.Count > 2 ? TOps.Multiply(table + (2 * t), lowB, highB) : default;
+        TVector a3 = TGroup.Count > 3 ? TOps.Multiply(table + (3 * t), lowA, highA) : default;
+        TVector b3 = TGroup.Count > 3 ? TOps.Multiply(table + (3 * t), lowB, highB) : default;
+
+        int j = 1;
+        if (TOps.PairInputs)
+        {
+            nuint stride = loop.ColumnStride;
+            for (; j + 1 < loop.Columns; j += 2)
+            {
+                table += stride;
+                byte* next = table + stride;
+                input = inputs[j] + offset;
+                byte* input2 = inputs[j + 1] + offset;
+                TOps.Split(TOps.Load(input), out lowA, out highA);
+                TOps.Split(TOps.Load(input + w), out lowB, out highB);
+                TOps.Split(TOps.Load(input2), out TVector lowC, out TVector highC);
+                TOps.Split(TOps.Load(input2 + w), out TVector lowD, out TVector highD);
+                a0 = Xor3<TOps, TVector>(a0, TOps.Multiply(table, lowA, highA), TOps.Multiply(next, lowC, highC));
+                b0 = Xor3<TOps, TVector>(b0, TOps.Multiply(table, lowB, highB), TOps.Multiply(next, lowD, highD));
+                if (TGroup.Count > 1)
+                {
+                    a1 = Xor3<TOps, TVector>(a1, TOps.Multiply(table + t, lowA, highA), TOps.Multiply(next + t, lowC, highC));
+                    b1 = Xor3<TOps, TVector>(b1, TOps.Multiply(table + t, lowB, highB), TOps.Multiply(next + t, lowD, highD));
+                }
+
+                if (TGroup.Count > 2)
+                {
+                    a2 = Xor3<TOps, TVector>(a2, TOps.Multiply(table + (2 * t), lowA, highA), TOps.Multiply(next + (2 * t), lowC, highC));
+                    b2 = Xor3<TOps, TVector>(b2, TOps.Multiply(table + (2 * t), lowB, highB), TOps.Multiply(next + (2 * t), lowD, highD));
+                }
+
+                if (TGroup.Count > 3)
+                {
+                    a3 = Xor3<TOps, TVector>(a3, TOps.Multiply(table + (3 * t), lowA, highA), TOps.Multiply(next + (3 * t), lowC, highC));
+                    b3 = Xor3<TOps, TVector>(b3, TOps.Multiply(table + (3 * t), lowB, highB), TOps.Multiply(next + (3 * t), lowD, highD));
+                }
+
+                table = next;
+            }
+        }
+
+        for (; j < loop.Columns; j++)
+        {
+            table += loop.ColumnStride;
+            input = inputs[j] + offset;
+            TOps.Split(TOps.Load(input), out lowA, out highA);
+            TOps.Split(TOps.Load(input + w), out lowB, out highB);
+            a0 = TOps.Xor(a0, TOps.Multiply(table, lowA, highA));
+            b0 = TOps.Xor(b0, TOps.Multiply(table, lowB, highB));
+            if (TGroup.Count > 1)
+            {
+                a1 = TOps.Xor(a1, TOps.Multiply(table + t, lowA, highA));
+                b1 = TOps.Xor(b1, TOps.Multiply(table + t, lowB, highB));
+            }
+
+            if (TGroup.Count > 2)
+            {
+                a2 = TOps.Xor(a2, TOps.Multiply(table + (2 * t), lowA, highA));
+                b2 = TOps.Xor(b2, TOps.Multiply(table + (2 * t), lowB, highB));
+            }
+
+            if (TGroup.Count > 3)
+            {
+                a3 = TOps.Xor(a3, TOps.Multiply(table + (3 * t), lowA, highA));
+                b3 = TOps.Xor(b3, TOps.Multiply(table + (3 * t), lowB, highB));
+            }
+        }
+
+        byte** outputs = loop.Outputs + first;
+        TOps.Store(outputs[0] + offset, a0);
+        TOps.Store(outputs[0] + offset + w, b0);
+        if (TGroup.Count > 1)
+        {
+            TOps.Store(outputs[1] + offset, a1);
+            TOps.Store(outputs[1] + offset + w, b1);
+        }
+
+        if (TGroup.Count > 2)
+        {
+            TOps.Store(outputs[2] + offset, a2);
+            TOps.Store(outputs[2] + offset + w, b2);
+        }
+
+        if (TGroup.Count > 3)
+        {
+            TOps.Store(outputs[3] + offset, a3);
+            TOps.Store(outputs[3] + offset + w, b3);
+        }
+    }
+
+    // a ^ b ^ c: with AVX-512 the JIT emits one vpternlogd, so pairing inputs halves the XORs, which compete with the
+    // multiplies for the same vector pipes.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static TVector Xor3<TOps, TVector>(TVector a, TVector b, TVector c)
+        where TOps : struct, IGfVectorOps<TVector>
+        where TVector : unmanaged =>
+        TOps.Xor(TOps.Xor(a, b), c);
+}
+
+/// <summary>What every step of a vector kernel reads: tables (column-major) and the buffer pointers.</summary>
+internal readonly unsafe struct KernelLoop
+{
+    public KernelLoop(byte* tables, nuint tableSize, int rows, int columns, byte** inputs, byte** outputs)
+    {
+        Tables = tables;
+        TableSize = tableSize;
+        ColumnStride = (nuint)rows * tableSize;
+        Columns = columns;
+        Inputs = inputs;
+        Outputs = outputs;
+    }
+
+    public byte* Tables { get; }
+
+    public nuint TableSize { get; }
+
+    /// <summary>Bytes from one input's tables to the next input's: a table per matrix row.</summary>
+    public nuint ColumnStride { get; }
+
+    public int Columns { get; }
+
+    public byte** Inputs { get; }
+
+    public byte** Outputs { get; }
 }
 
 /// <summary>How many outputs one pass of the vector loop holds in registers, as a JIT-time constant.</summary>
@@ -316,35 +582,74 @@ internal readonly struct OutputGroup4 : IOutputGroup
     public static int Count => 4;
 }
 
-/// <summary>Pins up to <see cref="GfKernels.MaxBuffers"/> buffers for one kernel call; disposed in a finally.</summary>
+/// <summary>
+/// One kernel call over managed cells: pins every cell, collects the pointers, runs the kernel, unpins.
+/// </summary>
 /// <remarks>
-/// The kernels hold a pointer per shard at once, which a span cannot express. Pinning an array takes a GC handle,
-/// not a heap allocation. Mutable struct: keep it in a local, never in a <c>using</c> (that would pin into a copy).
+/// The kernels hold a pointer per shard at once, which a span cannot express. Each cell is pinned by a <c>fixed</c>
+/// statement in its own frame of a short recursion (one frame per cell, at most 64): a pinned local costs nothing
+/// unless a GC happens meanwhile, where <see cref="Memory{T}.Pin"/> allocates and frees a GC handle per cell, tens of
+/// nanoseconds each, which is a visible share of a 64 KiB RS(2,1) encode.
+/// Inputs and outputs are either the spans themselves or, with a map, the cells the map names.
 /// </remarks>
-internal unsafe struct PinnedBuffers
+internal unsafe ref struct PinnedCall
 {
-    private HandleArray _handles;
-    private int _count;
+    private readonly GfKernel _kernel;
+    private readonly CodingMatrix _matrix;
+    private readonly ReadOnlySpan<ReadOnlyMemory<byte>> _inputs;
+    private readonly ReadOnlySpan<byte> _inputMap;
+    private readonly ReadOnlySpan<ReadOnlyMemory<byte>> _outputs;
+    private readonly ReadOnlySpan<byte> _outputMap;
+    private readonly int _inputCount;
+    private readonly int _outputCount;
+    private readonly int _length;
+    private PointerArray _pointers;
 
-    public byte* Pin(ReadOnlyMemory<byte> memory)
+    public PinnedCall(
+        GfKernel kernel,
+        CodingMatrix matrix,
+        ReadOnlySpan<ReadOnlyMemory<byte>> inputs,
+        ReadOnlySpan<byte> inputMap,
+        ReadOnlySpan<ReadOnlyMemory<byte>> outputs,
+        ReadOnlySpan<byte> outputMap,
+        int outputCount,
+        int length)
     {
-        _handles[_count] = memory.Pin();
-        return (byte*)_handles[_count++].Pointer;
+        _kernel = kernel;
+        _matrix = matrix;
+        _inputs = inputs;
+        _inputMap = inputMap;
+        _outputs = outputs;
+        _outputMap = outputMap;
+        _inputCount = matrix.Columns;
+        _outputCount = outputCount;
+        _length = length;
     }
 
-    public void Dispose()
+    public void Run() => PinFrom(0);
+
+    private void PinFrom(int index)
     {
-        for (int i = 0; i < _count; i++)
+        if (index == _inputCount + _outputCount)
         {
-            _handles[i].Dispose();
+            byte** pointers = (byte**)Unsafe.AsPointer(ref _pointers[0]);
+            GfKernels.Apply(_kernel, _matrix, pointers, pointers + _inputCount, _outputCount, _length);
+            return;
         }
 
-        _count = 0;
+        ReadOnlyMemory<byte> cell = index < _inputCount
+            ? _inputs[_inputMap.IsEmpty ? index : _inputMap[index]]
+            : _outputs[_outputMap.IsEmpty ? index - _inputCount : _outputMap[index - _inputCount]];
+        fixed (byte* pointer = cell.Span)
+        {
+            _pointers[index] = (nint)pointer;
+            PinFrom(index + 1);
+        }
     }
 
     [InlineArray(GfKernels.MaxBuffers)]
-    private struct HandleArray
+    private struct PointerArray
     {
-        private MemoryHandle _element0;
+        private nint _element0;
     }
 }

@@ -11,7 +11,8 @@ namespace Predastore.Encode;
 /// </summary>
 /// <remarks>
 /// <see cref="Split"/> runs once per input vector and <see cref="Multiply"/> once per (input, output), which is why
-/// they are separate. A kernel with another table format (GFNI affine) would implement the same pair.
+/// they are separate. The GFNI kernels need no split (one affine instruction multiplies whole bytes) and read the
+/// 8-byte bit matrices of <see cref="CodingMatrix.AffineTables"/> instead of nibble tables.
 /// </remarks>
 internal unsafe interface IGfVectorOps<TVector>
     where TVector : unmanaged
@@ -19,6 +20,21 @@ internal unsafe interface IGfVectorOps<TVector>
     static abstract bool IsSupported { get; }
 
     static abstract int ByteCount { get; }
+
+    /// <summary>Which table of <see cref="CodingMatrix"/> <see cref="Multiply"/> reads.</summary>
+    static abstract GfTableKind TableKind { get; }
+
+    /// <summary>
+    /// Vectors of each input per loop step (1 or 2). Two halve the per-step overhead (input pointers, table loads,
+    /// loop control) but double the accumulators, so only kernels with 32 registers or few temporaries take it.
+    /// </summary>
+    static abstract int Unroll { get; }
+
+    /// <summary>
+    /// Whether the loop folds two inputs into each accumulator at once (<c>acc ^ p ^ q</c>, one <c>vpternlogd</c>).
+    /// Only where AVX-512 provides the instruction and the registers for the second input's temporaries.
+    /// </summary>
+    static abstract bool PairInputs { get; }
 
     static abstract TVector Load(byte* source);
 
@@ -29,8 +45,18 @@ internal unsafe interface IGfVectorOps<TVector>
     /// <summary>The low and high nibble of every byte, each as a shuffle index 0..15.</summary>
     static abstract void Split(TVector value, out TVector low, out TVector high);
 
-    /// <summary>c·x for every byte x, given the <see cref="CodingMatrix.NibbleTableSize"/>-byte table of c.</summary>
-    static abstract TVector Multiply(byte* nibbleTable, TVector low, TVector high);
+    /// <summary>c·x for every byte x, given the table of c (<see cref="TableKind"/>) and the split of x.</summary>
+    static abstract TVector Multiply(byte* table, TVector low, TVector high);
+}
+
+/// <summary>The per-coefficient table formats of <see cref="CodingMatrix"/>.</summary>
+internal enum GfTableKind
+{
+    /// <summary>32 bytes: the products of the 16 low nibbles, then of the 16 high nibbles (byte shuffles).</summary>
+    Nibble,
+
+    /// <summary>8 bytes: the 8×8 bit matrix of "multiply by c" for <c>vgf2p8affineqb</c>.</summary>
+    Affine,
 }
 
 internal readonly unsafe struct GfVector128Ops : IGfVectorOps<Vector128<byte>>
@@ -39,6 +65,12 @@ internal readonly unsafe struct GfVector128Ops : IGfVectorOps<Vector128<byte>>
         Vector128.IsHardwareAccelerated && (Ssse3.IsSupported || AdvSimd.Arm64.IsSupported);
 
     public static int ByteCount => Vector128<byte>.Count;
+
+    public static GfTableKind TableKind => GfTableKind.Nibble;
+
+    public static int Unroll => 1;
+
+    public static bool PairInputs => Avx512F.VL.IsSupported;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector128<byte> Load(byte* source) => Vector128.Load(source);
@@ -58,8 +90,8 @@ internal readonly unsafe struct GfVector128Ops : IGfVectorOps<Vector128<byte>>
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector128<byte> Multiply(byte* nibbleTable, Vector128<byte> low, Vector128<byte> high) =>
-        Lookup(Vector128.Load(nibbleTable), low) ^ Lookup(Vector128.Load(nibbleTable + 16), high);
+    public static Vector128<byte> Multiply(byte* table, Vector128<byte> low, Vector128<byte> high) =>
+        Lookup(Vector128.Load(table), low) ^ Lookup(Vector128.Load(table + 16), high);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector128<byte> Lookup(Vector128<byte> table, Vector128<byte> indices)
@@ -84,6 +116,13 @@ internal readonly unsafe struct GfVector256Ops : IGfVectorOps<Vector256<byte>>
 
     public static int ByteCount => Vector256<byte>.Count;
 
+    public static GfTableKind TableKind => GfTableKind.Nibble;
+
+    // Four accumulators, two nibble indices, the mask and two table temporaries already fill the 16 ymm registers.
+    public static int Unroll => 1;
+
+    public static bool PairInputs => Avx512F.VL.IsSupported;
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<byte> Load(byte* source) => Vector256.Load(source);
 
@@ -104,9 +143,9 @@ internal readonly unsafe struct GfVector256Ops : IGfVectorOps<Vector256<byte>>
     // vpshufb looks up within each 128-bit lane, so the 16-byte table is broadcast to both lanes (straight from
     // memory: vbroadcasti128).
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector256<byte> Multiply(byte* nibbleTable, Vector256<byte> low, Vector256<byte> high) =>
-        Avx2.Shuffle(Avx2.BroadcastVector128ToVector256(nibbleTable), low)
-        ^ Avx2.Shuffle(Avx2.BroadcastVector128ToVector256(nibbleTable + 16), high);
+    public static Vector256<byte> Multiply(byte* table, Vector256<byte> low, Vector256<byte> high) =>
+        Avx2.Shuffle(Avx2.BroadcastVector128ToVector256(table), low)
+        ^ Avx2.Shuffle(Avx2.BroadcastVector128ToVector256(table + 16), high);
 }
 
 internal readonly unsafe struct GfVector512Ops : IGfVectorOps<Vector512<byte>>
@@ -114,6 +153,13 @@ internal readonly unsafe struct GfVector512Ops : IGfVectorOps<Vector512<byte>>
     public static bool IsSupported => Vector512.IsHardwareAccelerated && Avx512BW.IsSupported;
 
     public static int ByteCount => Vector512<byte>.Count;
+
+    public static GfTableKind TableKind => GfTableKind.Nibble;
+
+    // 32 zmm registers hold eight accumulators and both steps' nibble indices.
+    public static int Unroll => 2;
+
+    public static bool PairInputs => Avx512F.VL.IsSupported;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector512<byte> Load(byte* source) => Vector512.Load(source);
@@ -134,7 +180,83 @@ internal readonly unsafe struct GfVector512Ops : IGfVectorOps<Vector512<byte>>
 
     // As with AVX2 the shuffle is per 128-bit lane; vbroadcasti32x4 fills all four lanes from memory.
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector512<byte> Multiply(byte* nibbleTable, Vector512<byte> low, Vector512<byte> high) =>
-        Avx512BW.Shuffle(Avx512F.BroadcastVector128ToVector512((int*)nibbleTable).AsByte(), low)
-        ^ Avx512BW.Shuffle(Avx512F.BroadcastVector128ToVector512((int*)(nibbleTable + 16)).AsByte(), high);
+    public static Vector512<byte> Multiply(byte* table, Vector512<byte> low, Vector512<byte> high) =>
+        Avx512BW.Shuffle(Avx512F.BroadcastVector128ToVector512((int*)table).AsByte(), low)
+        ^ Avx512BW.Shuffle(Avx512F.BroadcastVector128ToVector512((int*)(table + 16)).AsByte(), high);
+}
+
+/// <summary>
+/// GFNI on 256-bit vectors: <c>vgf2p8affineqb</c> multiplies every byte by the 8×8 bit matrix of c in one instruction.
+/// </summary>
+/// <remarks>
+/// <c>GaloisFieldMultiply</c> (<c>vgf2p8mulb</c>) reduces by 0x11B, the AES polynomial, so it cannot serve a code over
+/// 0x11D; the affine transform is linear algebra over GF(2) and works for any polynomial, given the right matrix.
+/// The matrix is broadcast straight from memory (<c>{1to4}</c> embedded broadcast), so no register holds it.
+/// </remarks>
+internal readonly unsafe struct GfGfni256Ops : IGfVectorOps<Vector256<byte>>
+{
+    public static bool IsSupported => Vector256.IsHardwareAccelerated && Gfni.V256.IsSupported;
+
+    public static int ByteCount => Vector256<byte>.Count;
+
+    public static GfTableKind TableKind => GfTableKind.Affine;
+
+    // No split temporaries: eight accumulators and two inputs fit the 16 ymm registers of AVX2.
+    public static int Unroll => 2;
+
+    public static bool PairInputs => Avx512F.VL.IsSupported;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<byte> Load(byte* source) => Vector256.Load(source);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Store(byte* destination, Vector256<byte> value) => value.Store(destination);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<byte> Xor(Vector256<byte> left, Vector256<byte> right) => left ^ right;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Split(Vector256<byte> value, out Vector256<byte> low, out Vector256<byte> high)
+    {
+        low = value;
+        high = default;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<byte> Multiply(byte* table, Vector256<byte> low, Vector256<byte> high) =>
+        Gfni.V256.GaloisFieldAffineTransform(low, Vector256.Create(*(ulong*)table).AsByte(), 0);
+}
+
+/// <summary>GFNI on 512-bit vectors; see <see cref="GfGfni256Ops"/>.</summary>
+internal readonly unsafe struct GfGfni512Ops : IGfVectorOps<Vector512<byte>>
+{
+    public static bool IsSupported => Vector512.IsHardwareAccelerated && Gfni.V512.IsSupported;
+
+    public static int ByteCount => Vector512<byte>.Count;
+
+    public static GfTableKind TableKind => GfTableKind.Affine;
+
+    public static int Unroll => 2;
+
+    public static bool PairInputs => Avx512F.VL.IsSupported;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<byte> Load(byte* source) => Vector512.Load(source);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Store(byte* destination, Vector512<byte> value) => value.Store(destination);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<byte> Xor(Vector512<byte> left, Vector512<byte> right) => left ^ right;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Split(Vector512<byte> value, out Vector512<byte> low, out Vector512<byte> high)
+    {
+        low = value;
+        high = default;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<byte> Multiply(byte* table, Vector512<byte> low, Vector512<byte> high) =>
+        Gfni.V512.GaloisFieldAffineTransform(low, Vector512.Create(*(ulong*)table).AsByte(), 0);
 }

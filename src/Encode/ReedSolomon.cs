@@ -1,5 +1,4 @@
 using System.Collections.Concurrent;
-using System.Runtime.CompilerServices;
 
 namespace Predastore.Encode;
 
@@ -22,14 +21,26 @@ public sealed class ReedSolomon
     // Each plan holds up to M·K·33 bytes; a stripe pattern that keeps changing must not grow the cache without bound.
     private const int MaxCachedPlans = 256;
 
-    private static readonly GfKernel s_kernel = GfKernels.Best;
-
+    private readonly GfKernel _kernel;
     private readonly byte[] _encodingMatrix;
     private readonly CodingMatrix? _parityMatrix;
     private readonly ConcurrentDictionary<ulong, ReconstructPlan> _plans = new();
 
     public ReedSolomon(int dataShards, int parityShards)
+        : this(dataShards, parityShards, GfKernels.Best)
     {
+    }
+
+    /// <summary>A code that runs <paramref name="kernel"/> instead of the fastest one the CPU has.</summary>
+    // Internal for testing: tests and benchmarks force each kernel.
+    internal ReedSolomon(int dataShards, int parityShards, GfKernel kernel)
+    {
+        if (!GfKernels.IsSupported(kernel))
+        {
+            ThrowHelper.ThrowKernelNotSupported(kernel);
+        }
+
+        _kernel = kernel;
         ArgumentOutOfRangeException.ThrowIfLessThan(dataShards, 1);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(dataShards, MaxDataShards);
         ArgumentOutOfRangeException.ThrowIfNegative(parityShards);
@@ -60,6 +71,9 @@ public sealed class ReedSolomon
     internal int CachedPlanCount => _plans.Count;
 
     // Internal for testing.
+    internal GfKernel Kernel => _kernel;
+
+    // Internal for testing.
     internal ReadOnlySpan<byte> EncodingMatrix => _encodingMatrix;
 
     /// <summary>Computes all M parity cells from the K data cells in one pass over the data.</summary>
@@ -84,7 +98,7 @@ public sealed class ReedSolomon
             return;
         }
 
-        GfKernels.Apply(s_kernel, _parityMatrix, data, parity);
+        GfKernels.Apply(_kernel, _parityMatrix, data, parity);
     }
 
     /// <summary>Writes every missing shard (or, with <paramref name="dataOnly"/>, every missing data shard) in place.</summary>
@@ -92,8 +106,7 @@ public sealed class ReedSolomon
     /// <param name="present">Whether each shard holds valid bytes.</param>
     /// <param name="dataOnly">Leave missing parity shards untouched.</param>
     /// <exception cref="InsufficientShardsException">Fewer than K shards are present.</exception>
-    [SkipLocalsInit]
-    public unsafe void Reconstruct(ReadOnlySpan<Memory<byte>> shards, ReadOnlySpan<bool> present, bool dataOnly = false)
+    public void Reconstruct(ReadOnlySpan<Memory<byte>> shards, ReadOnlySpan<bool> present, bool dataOnly = false)
     {
         if (shards.Length != TotalShards)
         {
@@ -139,28 +152,9 @@ public sealed class ReedSolomon
             return;
         }
 
-        ReadOnlySpan<byte> inputShards = plan.InputShards;
-        ReadOnlySpan<byte> outputShards = plan.OutputShards;
-        byte** pointers = stackalloc byte*[GfKernels.MaxBuffers];
-        PinnedBuffers pins = default;
-        try
-        {
-            for (int j = 0; j < inputShards.Length; j++)
-            {
-                pointers[j] = pins.Pin(shards[inputShards[j]]);
-            }
-
-            for (int o = 0; o < outputCount; o++)
-            {
-                pointers[DataShards + o] = pins.Pin(shards[outputShards[o]]);
-            }
-
-            GfKernels.Apply(s_kernel, plan.Matrix, pointers, pointers + DataShards, outputCount, length);
-        }
-        finally
-        {
-            pins.Dispose();
-        }
+        ReadOnlySpan<ReadOnlyMemory<byte>> cells = GfKernels.AsReadOnly(shards);
+        var call = new PinnedCall(_kernel, plan.Matrix, cells, plan.InputShards, cells, plan.OutputShards, outputCount, length);
+        call.Run();
     }
 
     private static void CheckSameLength(ReadOnlySpan<ReadOnlyMemory<byte>> cells)

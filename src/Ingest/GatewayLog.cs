@@ -27,6 +27,9 @@ internal static partial class GatewayLog
     [LoggerMessage(EventId = 14, Level = LogLevel.Debug, Message = "placed object hash {ObjectHash} data id {DataId} on nodes {Placement}")]
     public static partial void Placed(ILogger logger, string objectHash, Guid dataId, string placement);
 
+    [LoggerMessage(EventId = 16, Level = LogLevel.Information, Message = "aborted multipart upload {UploadId} of {Bucket}/{Key}, left unfinished since {Initiated}")]
+    public static partial void UploadAbandoned(ILogger logger, string bucket, string key, string uploadId, DateTimeOffset initiated);
+
     [LoggerMessage(EventId = 15, Level = LogLevel.Information, Message = "reclaimed {Count} replaced or deleted extent(s)")]
     public static partial void GarbageReclaimed(ILogger logger, int count);
 }

@@ -11,5 +11,9 @@ public sealed class GatewayOptions
     /// <summary>The largest single PUT, as in S3.</summary>
     public long MaxObjectSize { get; set; } = 5L * 1024 * 1024 * 1024;
 
-    public IReadOnlyDictionary<string, string> Credentials { get; set; } = new Dictionary<string, string>();
+    /// <summary>Every part of a multipart upload but the last must be at least this large, as in S3.</summary>
+    public long MinimumPartSize { get; set; } = 5L * 1024 * 1024;
+
+    /// <summary>Multipart uploads neither completed nor aborted within this time are aborted and their parts deleted.</summary>
+    public TimeSpan AbortIncompleteUploadsAfter { get; set; } = TimeSpan.FromDays(7);
 }

@@ -30,6 +30,10 @@ internal static class KeyBytes
 
     public static string Decode(ReadOnlySpan<byte> value) => s_strictUtf8.GetString(value);
 
+    /// <summary>Compares two keys in S3's order: their UTF-8 bytes (UTF-16 ordinal order differs above U+D7FF).</summary>
+    public static int Compare(string left, string right) =>
+        Encode(left, nameof(left)).AsSpan().SequenceCompareTo(Encode(right, nameof(right)));
+
     /// <summary>The smallest byte string greater than <paramref name="value"/>: the value followed by 0x00.</summary>
     public static byte[] ImmediateSuccessor(ReadOnlySpan<byte> value)
     {

@@ -48,6 +48,7 @@ public sealed partial class MetadataStore : IDisposable
             data_id BLOB NOT NULL,
             size INTEGER NOT NULL,
             placement TEXT NOT NULL,
+            part_number INTEGER NOT NULL DEFAULT 0,
             PRIMARY KEY (bucket, key, ordinal)
         ) WITHOUT ROWID;
         CREATE TABLE IF NOT EXISTS garbage (
@@ -62,7 +63,7 @@ public sealed partial class MetadataStore : IDisposable
 
     // Each area's tables, created if missing on every open (each script is idempotent). An area that needs a
     // table adds its script here, in its own partial file.
-    private static readonly string[] s_schema = [CoreSchemaSql, MultipartSchemaSql];
+    private static readonly string[] s_schema = [CoreSchemaSql, MultipartSchemaSql, ReplacementSchemaSql];
 
     // Column order read by ReadManifest.
     private const string ObjectColumns =
@@ -79,7 +80,7 @@ public sealed partial class MetadataStore : IDisposable
         "WHERE bucket = @bucket AND key >= @low AND key < @high ORDER BY key;";
 
     private const string SelectExtentsSql =
-        "SELECT data_id, size, placement FROM extents WHERE bucket = @bucket AND key = @key ORDER BY ordinal;";
+        "SELECT data_id, size, placement, part_number FROM extents WHERE bucket = @bucket AND key = @key ORDER BY ordinal;";
 
     private const string BucketExistsSql = "SELECT 1 FROM buckets WHERE name = @bucket;";
 
@@ -178,6 +179,8 @@ public sealed partial class MetadataStore : IDisposable
                 }
             }
 
+            // Uploads in progress would otherwise outlive their bucket with no way to reach them.
+            AbortUploadsOf(connection, transaction, name);
             using var delete = NewCommand(connection, transaction, "DELETE FROM buckets WHERE name = @bucket;");
             delete.Parameters.AddWithValue("@bucket", name);
             delete.ExecuteNonQuery();
@@ -509,8 +512,8 @@ public sealed partial class MetadataStore : IDisposable
         }
 
         using (var insert = NewCommand(connection, transaction,
-            "INSERT INTO extents (bucket, key, ordinal, data_id, size, placement) " +
-            "VALUES (@bucket, @key, @ordinal, @dataId, @size, @placement);"))
+            "INSERT INTO extents (bucket, key, ordinal, data_id, size, placement, part_number) " +
+            "VALUES (@bucket, @key, @ordinal, @dataId, @size, @placement, @partNumber);"))
         {
             insert.Parameters.AddWithValue("@bucket", manifest.Bucket);
             insert.Parameters.Add("@key", SqliteType.Blob).Value = keyBytes;
@@ -518,10 +521,12 @@ public sealed partial class MetadataStore : IDisposable
             var dataIdParameter = insert.Parameters.Add("@dataId", SqliteType.Blob);
             var sizeParameter = insert.Parameters.Add("@size", SqliteType.Integer);
             var placementParameter = insert.Parameters.Add("@placement", SqliteType.Text);
+            var partNumberParameter = insert.Parameters.Add("@partNumber", SqliteType.Integer);
             for (var i = 0; i < manifest.Extents.Count; i++)
             {
                 var extent = manifest.Extents[i];
                 ordinalParameter.Value = i;
+                partNumberParameter.Value = extent.PartNumber;
                 dataIdParameter.Value = extent.DataId.ToByteArray(bigEndian: true);
                 sizeParameter.Value = extent.Size;
                 placementParameter.Value = JsonSerializer.Serialize(extent.Placement.ToArray(), MetadataJsonContext.Default.Int32Array);
@@ -647,7 +652,10 @@ public sealed partial class MetadataStore : IDisposable
             extents.Add(new Extent(
                 ReadDataId(reader, 0),
                 reader.GetInt64(1),
-                JsonSerializer.Deserialize(reader.GetString(2), MetadataJsonContext.Default.Int32Array)!));
+                JsonSerializer.Deserialize(reader.GetString(2), MetadataJsonContext.Default.Int32Array)!)
+            {
+                PartNumber = reader.GetInt32(3),
+            });
         }
 
         return extents;

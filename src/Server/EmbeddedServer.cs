@@ -31,11 +31,15 @@ internal sealed class EmbeddedServer : IAsyncDisposable
     private readonly WebApplication _app;
     private readonly ShardServer[] _nodes;
     private readonly MetadataStore _metadata;
+    private readonly CancellationTokenSource _stopping = new();
+    private readonly Task _maintenance;
     private bool _disposed;
 
-    private EmbeddedServer(WebApplication app, ShardServer[] nodes, MetadataStore metadata, StorageCluster cluster, Credentials credentials, bool credentialsGenerated, Uri endpoint)
+    private EmbeddedServer(WebApplication app, ShardServer[] nodes, MetadataStore metadata, StorageCluster cluster, S3Gateway gateway, Credentials credentials, bool credentialsGenerated, Uri endpoint)
     {
         _app = app;
+        Gateway = gateway;
+        _maintenance = gateway.RunMaintenanceAsync(_stopping.Token);
         _nodes = nodes;
         _metadata = metadata;
         Cluster = cluster;
@@ -55,6 +59,9 @@ internal sealed class EmbeddedServer : IAsyncDisposable
 
     // Internal for testing.
     internal MetadataStore Metadata => _metadata;
+
+    // Internal for testing.
+    internal S3Gateway Gateway { get; }
 
     public static string NodeDirectory(string dataDirectory, int nodeId) => Path.Combine(dataDirectory, $"node-{nodeId}");
 
@@ -111,7 +118,7 @@ internal sealed class EmbeddedServer : IAsyncDisposable
                 [.. nodes.Select(n => new InProcessShardNode(n))],
                 [.. nodes.Select(n => new RingNode(n.NodeId))],
                 new StripeLayout(options.DataShards, options.ParityShards, options.BlockSize));
-            var gatewayOptions = new GatewayOptions { Region = options.Region };
+            var gatewayOptions = new GatewayOptions { Region = options.Region, AbortIncompleteUploadsAfter = options.AbortIncompleteUploadsAfter };
             var verifier = new SigV4Verifier(
                 accessKey => accessKey == credentials.AccessKey ? credentials.SecretKey : null,
                 options.Region,
@@ -122,7 +129,7 @@ internal sealed class EmbeddedServer : IAsyncDisposable
             await gateway.ReclaimGarbageAsync().ConfigureAwait(false);
             await app.StartAsync(cancellationToken).ConfigureAwait(false);
             string address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
-            return new EmbeddedServer(app, nodes, metadata, cluster, credentials, generated, new Uri(address));
+            return new EmbeddedServer(app, nodes, metadata, cluster, gateway, credentials, generated, new Uri(address));
         }
         catch
         {
@@ -159,6 +166,9 @@ internal sealed class EmbeddedServer : IAsyncDisposable
         }
 
         _disposed = true;
+        await _stopping.CancelAsync().ConfigureAwait(false);
+        await _maintenance.ConfigureAwait(false);
+        _stopping.Dispose();
         await _app.StopAsync().ConfigureAwait(false);
         await _app.DisposeAsync().ConfigureAwait(false);
         foreach (ShardServer node in _nodes)

@@ -35,5 +35,8 @@ internal sealed class ServeOptions
 
     public long SegmentSize { get; init; } = 64L * 1024 * 1024;
 
+    /// <summary>Multipart uploads left unfinished this long are aborted and their parts deleted.</summary>
+    public TimeSpan AbortIncompleteUploadsAfter { get; init; } = TimeSpan.FromDays(7);
+
     public LogLevel LogLevel { get; init; } = LogLevel.Information;
 }

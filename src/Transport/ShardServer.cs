@@ -9,7 +9,7 @@ namespace Predastore.Transport;
 /// node's write-ahead log, and turns engine errors into <see cref="ShardException"/>s the gateway understands.
 /// Every transport (in-process, TCP, QUIC) ends here.
 /// </summary>
-public sealed class ShardServer : IAsyncDisposable
+public sealed class ShardServer : IShardStore, IAsyncDisposable
 {
     private const int DiskFullErrno = 28;
 

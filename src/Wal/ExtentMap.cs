@@ -13,6 +13,31 @@ internal sealed class ExtentMap
 
     public int Count => _extents.Count;
 
+    /// <summary>A copy of the extents, for a checkpoint.</summary>
+    public Extent[] ToArray() => [.. _extents];
+
+    /// <summary>Restores a map saved by <see cref="ToArray"/> (sorted, non-overlapping).</summary>
+    public static ExtentMap FromSorted(Extent[] extents)
+    {
+        var map = new ExtentMap();
+        map._extents.AddRange(extents);
+        return map;
+    }
+
+    /// <summary>True when any extent lives in segment <paramref name="segmentId"/>.</summary>
+    public bool UsesSegment(int segmentId)
+    {
+        foreach (Extent extent in _extents)
+        {
+            if (extent.SegmentId == segmentId)
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
     public void Insert(Extent extent)
     {
         // Uploads append in shard order, so almost every insert lands past the end.

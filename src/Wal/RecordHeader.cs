@@ -149,6 +149,19 @@ internal readonly struct RecordHeader
         return RecordDefect.None;
     }
 
+    /// <summary>Checks the CRC of a whole record without changing it (compaction copies it verbatim afterwards).</summary>
+    public static bool Verify(ReadOnlySpan<byte> record)
+    {
+        Span<byte> header = stackalloc byte[Size];
+        record[..Size].CopyTo(header);
+        uint stored = ReadCrc(header);
+        ClearCrc(header);
+        var crc = new Crc32(Crc32ParameterSet.Crc32C);
+        crc.Append(header);
+        crc.Append(record[Size..]);
+        return crc.GetCurrentHashAsUInt32() == stored;
+    }
+
     /// <summary>
     /// Checks the CRC of a whole record held contiguously in <paramref name="record"/> (header then payload).
     /// Zeroes the CRC field in place: the caller owns the buffer and needs only the payload afterwards.

@@ -25,4 +25,7 @@ internal enum RecordDefect
     ImpossibleValue,
     ChecksumMismatch,
     Misplaced,
+
+    /// <summary>Only zeros (or nothing) follow: the clean end of the records in a segment.</summary>
+    EndOfData,
 }

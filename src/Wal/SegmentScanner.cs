@@ -35,6 +35,14 @@ internal sealed class SegmentScanner : IDisposable
     {
         header = default;
         ReadOnlySpan<byte> window = Peek(offset, RecordHeader.Size);
+
+        // Past the last record of a preallocated segment every byte is zero (fallocate, and recovery re-zeroes a
+        // cut tail), so a zero header is the clean end, not damage.
+        if (!window.ContainsAnyExcept((byte)0))
+        {
+            return RecordDefect.EndOfData;
+        }
+
         if (window.Length < RecordHeader.Size)
         {
             return RecordDefect.ShortRead;
@@ -72,6 +80,28 @@ internal sealed class SegmentScanner : IDisposable
         }
 
         return _crc.GetCurrentHashAsUInt32() == stored ? RecordDefect.None : RecordDefect.ChecksumMismatch;
+    }
+
+    /// <summary>
+    /// How many bytes from <paramref name="offset"/> up to the last non-zero byte before the first all-zero MiB (or
+    /// the end): the size of a torn tail, for the log.
+    /// </summary>
+    public long NonZeroBytesFrom(long offset)
+    {
+        long lastNonZero = offset;
+        for (long position = offset; position < Length; position += BufferSize)
+        {
+            ReadOnlySpan<byte> window = Peek(position, (int)Math.Min(BufferSize, Length - position));
+            int last = window.LastIndexOfAnyExcept((byte)0);
+            if (last < 0)
+            {
+                break;
+            }
+
+            lastNonZero = position + last + 1;
+        }
+
+        return lastNonZero - offset;
     }
 
     public void Dispose()

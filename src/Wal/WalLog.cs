@@ -57,4 +57,32 @@ internal static partial class WalLog
     [LoggerMessage(EventId = 13, EventName = "UploadAbandoned", Level = LogLevel.Debug,
         Message = "Abandoned the pending data of shard {Key} ({ExtentCount} extents)")]
     public static partial void UploadAbandoned(ILogger logger, ShardKey key, int extentCount);
+
+    [LoggerMessage(EventId = 14, EventName = "CheckpointLoaded", Level = LogLevel.Information,
+        Message = "Loaded the index checkpoint: {ShardCount} committed shards; replaying from segment {Segment} at {Offset}")]
+    public static partial void CheckpointLoaded(ILogger logger, int shardCount, string segment, long offset);
+
+    [LoggerMessage(EventId = 15, EventName = "CheckpointUnusable", Level = LogLevel.Warning,
+        Message = "The index checkpoint is not usable ({Problem}); rebuilding the index from every segment")]
+    public static partial void CheckpointUnusable(ILogger logger, string problem);
+
+    [LoggerMessage(EventId = 16, EventName = "CheckpointWritten", Level = LogLevel.Debug,
+        Message = "Wrote the index checkpoint: {ShardCount} committed shards, {Bytes} bytes, position segment {Segment} at {Offset}")]
+    public static partial void CheckpointWritten(ILogger logger, int shardCount, long bytes, string segment, long offset);
+
+    [LoggerMessage(EventId = 17, EventName = "CheckpointFailed", Level = LogLevel.Error,
+        Message = "Writing the index checkpoint failed; the next open replays more of the log")]
+    public static partial void CheckpointFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(EventId = 18, EventName = "PreallocationFailed", Level = LogLevel.Warning,
+        Message = "Could not reserve the space of segment {Segment}; writing without a reservation")]
+    public static partial void PreallocationFailed(ILogger logger, string segment, Exception exception);
+
+    [LoggerMessage(EventId = 19, EventName = "SegmentCompacted", Level = LogLevel.Information,
+        Message = "Compacted segment {Segment}: copied {LiveRecords} live records ({LiveBytes} of {UsedBytes} bytes) to the tail and deleted it")]
+    public static partial void SegmentCompacted(ILogger logger, string segment, int liveRecords, long liveBytes, long usedBytes);
+
+    [LoggerMessage(EventId = 20, EventName = "CompactionFailed", Level = LogLevel.Error,
+        Message = "Compaction of segment {Segment} failed; it stays as it is")]
+    public static partial void CompactionFailed(ILogger logger, string segment, Exception exception);
 }

@@ -1,5 +1,7 @@
 using System.Buffers;
+using System.Buffers.Binary;
 using System.Collections.Concurrent;
+using System.Diagnostics;
 using System.Diagnostics.CodeAnalysis;
 using System.IO.Hashing;
 using System.Threading.Channels;
@@ -25,6 +27,9 @@ public sealed class WriteAheadLog : IAsyncDisposable
 
     // Backpressure: a full queue makes AppendAsync wait for room instead of buffering without bound.
     private const int QueueCapacity = 1024;
+
+    // A read fetches runs of adjacent records up to about this many bytes in one call.
+    private const int MaxReadRun = 1024 * 1024;
 
     // Each record is two iovecs (header, payload); staying far below IOV_MAX (1024) keeps one write one syscall.
     private const int MaxRecordsPerWrite = 256;
@@ -69,6 +74,19 @@ public sealed class WriteAheadLog : IAsyncDisposable
     private int _disposed;
     private long _corruptionsDetected;
 
+    // The tail's id, for the compactor (which must never pick the segment being written).
+    private volatile int _tailId;
+    private long _bytesSinceCheckpoint;
+    private long _lastCheckpointSize;
+
+    // Checkpoints are serialised and written off the writer thread, one after another, in snapshot order.
+    private Task _checkpointChain = Task.CompletedTask;
+
+    // One compaction at a time (the background loop, CompactAsync callers).
+    private readonly SemaphoreSlim _compactionGate = new(1, 1);
+    private readonly CancellationTokenSource _stopping = new();
+    private readonly Task _compactor;
+
     private WriteAheadLog(WalOptions options, ILogger logger, SafeFileHandle lockFile, RecoveredState state)
     {
         _options = options;
@@ -82,6 +100,7 @@ public sealed class WriteAheadLog : IAsyncDisposable
         }
 
         _tail = state.Tail;
+        _tailId = state.Tail.Id;
         _tailLength = state.TailLength;
         _stagedOffset = state.TailLength;
         _nextSequence = state.NextSequence;
@@ -101,6 +120,7 @@ public sealed class WriteAheadLog : IAsyncDisposable
             Name = "Predastore WAL writer",
         };
         _writer.Start();
+        _compactor = options.CompactionInterval > TimeSpan.Zero ? RunCompactorAsync() : Task.CompletedTask;
     }
 
     /// <summary>Corrupt records found by reads since the WAL was opened.</summary>
@@ -154,7 +174,7 @@ public sealed class WriteAheadLog : IAsyncDisposable
             return ValueTask.CompletedTask;
         }
 
-        return EnqueueAsync(new WriteRequest(RecordType.Data, key, shardOffset, payload, cancellationToken), cancellationToken);
+        return EnqueueAsync(new WriteRequest(RequestKind.Append, key, shardOffset, payload, cancellationToken), cancellationToken);
     }
 
     /// <summary>
@@ -171,7 +191,7 @@ public sealed class WriteAheadLog : IAsyncDisposable
         }
 
         ArgumentOutOfRangeException.ThrowIfNegative(shardLength);
-        return EnqueueAsync(new WriteRequest(RecordType.Commit, key, shardLength, ReadOnlyMemory<byte>.Empty, cancellationToken), cancellationToken);
+        return EnqueueAsync(new WriteRequest(RequestKind.Commit, key, shardLength, ReadOnlyMemory<byte>.Empty, cancellationToken), cancellationToken);
     }
 
     /// <summary>
@@ -185,7 +205,7 @@ public sealed class WriteAheadLog : IAsyncDisposable
             return ValueTask.FromCanceled(cancellationToken);
         }
 
-        return EnqueueAsync(new WriteRequest(RecordType.Tombstone, key, 0, ReadOnlyMemory<byte>.Empty, cancellationToken), cancellationToken);
+        return EnqueueAsync(new WriteRequest(RequestKind.Delete, key, 0, ReadOnlyMemory<byte>.Empty, cancellationToken), cancellationToken);
     }
 
     /// <summary>
@@ -231,22 +251,39 @@ public sealed class WriteAheadLog : IAsyncDisposable
     {
         cancellationToken.ThrowIfCancellationRequested();
         ArgumentOutOfRangeException.ThrowIfNegative(shardOffset);
-        if (Volatile.Read(ref _disposed) != 0)
+        for (int attempt = 0; ; attempt++)
         {
-            ThrowHelper.ThrowDisposed(this);
-        }
+            if (Volatile.Read(ref _disposed) != 0)
+            {
+                ThrowHelper.ThrowDisposed(this);
+            }
 
-        CommittedShard? shard;
-        lock (_indexLock)
-        {
-            _committed.TryGetValue(key, out shard);
-        }
+            CommittedShard? shard;
+            lock (_indexLock)
+            {
+                _committed.TryGetValue(key, out shard);
+            }
 
-        if (shard is null)
-        {
-            ThrowHelper.ThrowShardNotFound(key);
-        }
+            if (shard is null)
+            {
+                ThrowHelper.ThrowShardNotFound(key);
+            }
 
+            try
+            {
+                return await ReadShardAsync(key, shard, shardOffset, destination, cancellationToken).ConfigureAwait(false);
+            }
+            catch (SegmentGoneException) when (attempt < 3)
+            {
+                // Compaction moved the records and deleted the segment after this read fetched the shard: the
+                // index already points at the copies, so fetch it again.
+            }
+        }
+    }
+
+    private async ValueTask<int> ReadShardAsync(
+        ShardKey key, CommittedShard shard, long shardOffset, Memory<byte> destination, CancellationToken cancellationToken)
+    {
         if (shardOffset > shard.Length)
         {
             ThrowHelper.ThrowOffsetPastEnd(shardOffset, shard.Length);
@@ -259,14 +296,31 @@ public sealed class WriteAheadLog : IAsyncDisposable
         }
 
         // The extents of a committed shard are contiguous, so the range is the run of extents from the first.
+        // Records that follow each other in one segment (the usual layout of an upload) are read in one call.
+        Extent[] extents = shard.Extents;
         int done = 0;
-        for (int index = shard.FindExtent(shardOffset); done < toRead; index++)
+        int index = shard.FindExtent(shardOffset);
+        while (done < toRead)
         {
-            Extent extent = shard.Extents[index];
-            int skip = (int)(shardOffset + done - extent.ShardOffset);
-            int count = Math.Min(extent.Length - skip, toRead - done);
-            await ReadExtentAsync(key, extent, extent.PayloadSkip + skip, destination.Slice(done, count), cancellationToken).ConfigureAwait(false);
-            done += count;
+            int first = index;
+            Extent extent = extents[index];
+            long runStart = extent.RecordOffset;
+            long runEnd = runStart + RecordHeader.Size + extent.PayloadLength;
+            long covered = extent.End - (shardOffset + done);
+            index++;
+            while (index < extents.Length
+                && covered < toRead - done
+                && extents[index].SegmentId == extent.SegmentId
+                && extents[index].RecordOffset == runEnd
+                && runEnd - runStart < MaxReadRun)
+            {
+                runEnd += RecordHeader.Size + extents[index].PayloadLength;
+                covered += extents[index].Length;
+                index++;
+            }
+
+            done += await ReadRunAsync(key, extents, first, index, shardOffset + done, destination[done..toRead], runStart, runEnd, cancellationToken)
+                .ConfigureAwait(false);
         }
 
         return done;
@@ -281,23 +335,76 @@ public sealed class WriteAheadLog : IAsyncDisposable
         }
     }
 
-    /// <summary>Stops accepting writes, lets the writer finish (and sync) everything queued, then closes the files.</summary>
+    /// <summary>
+    /// Compacts every sealed segment whose live records fill less than <see cref="WalOptions.CompactionLiveFraction"/>
+    /// of it: copies those records verbatim to the tail, repoints the index, writes a checkpoint, deletes the
+    /// segment. Reads and writes go on meanwhile. Returns the number of segments deleted. The background compactor
+    /// calls this every <see cref="WalOptions.CompactionInterval"/>.
+    /// </summary>
+    public async Task<int> CompactAsync(CancellationToken cancellationToken = default)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        ThrowIfUnusable();
+        await _compactionGate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            ThrowIfUnusable();
+            int deleted = 0;
+            foreach (Segment victim in PickVictims())
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                if (await CompactSegmentAsync(victim, cancellationToken).ConfigureAwait(false))
+                {
+                    deleted++;
+                }
+            }
+
+            return deleted;
+        }
+        finally
+        {
+            _compactionGate.Release();
+        }
+    }
+
+    /// <summary>Stops accepting writes, lets the writer finish (and sync) everything queued, writes a checkpoint, then closes the files.</summary>
     public async ValueTask DisposeAsync()
     {
         if (Interlocked.Exchange(ref _disposed, 1) == 0)
         {
+            await _stopping.CancelAsync().ConfigureAwait(false);
+            try
+            {
+                await _compactor.ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                // Expected: the compactor stops at its next await.
+            }
+
+            // A CompactAsync caller may still be between copies; let it finish or fail before the queue closes.
+            await _compactionGate.WaitAsync().ConfigureAwait(false);
             _queue.Writer.TryComplete();
+            await _writerExited.Task.ConfigureAwait(false);
+            await _checkpointChain.ConfigureAwait(false);
+
+            // A clean close leaves a checkpoint of everything, so the next open replays nothing.
+            if (_failure is null)
+            {
+                WriteCheckpoint(TakeSnapshot(), completion: null);
+            }
+
+            foreach (Segment segment in _segments.Values)
+            {
+                segment.Dispose();
+            }
+
+            _lockFile.Dispose();
+            _stopping.Dispose();
+            _compactionGate.Release();
         }
 
         await _writerExited.Task.ConfigureAwait(false);
-
-        // SafeHandle disposal is idempotent and waits out in-flight reads (they hold a reference to the handle).
-        foreach (Segment segment in _segments.Values)
-        {
-            segment.Dispose();
-        }
-
-        _lockFile.Dispose();
     }
 
     private static SafeFileHandle AcquireLock(string directory)
@@ -344,42 +451,77 @@ public sealed class WriteAheadLog : IAsyncDisposable
         await request.Completion.Task.ConfigureAwait(false);
     }
 
-    private async ValueTask ReadExtentAsync(
-        ShardKey key, Extent extent, int payloadOffset, Memory<byte> destination, CancellationToken cancellationToken)
+    /// <summary>
+    /// Reads the whole records [<paramref name="runStart"/>, <paramref name="runEnd"/>) of one segment, which hold
+    /// extents [<paramref name="first"/>, <paramref name="end"/>), checks each record (header and CRC), and copies
+    /// the requested bytes from <paramref name="shardOffset"/> on; returns how many it copied.
+    /// </summary>
+    private async ValueTask<int> ReadRunAsync(
+        ShardKey key,
+        Extent[] extents,
+        int first,
+        int end,
+        long shardOffset,
+        Memory<byte> destination,
+        long runStart,
+        long runEnd,
+        CancellationToken cancellationToken)
     {
-        if (!_segments.TryGetValue(extent.SegmentId, out Segment? segment))
+        int segmentId = extents[first].SegmentId;
+        if (!_segments.TryGetValue(segmentId, out Segment? segment))
         {
-            ReportCorruption(key, Segment.FileNameOf(extent.SegmentId), extent.RecordOffset, RecordDefect.ShortRead);
+            throw new SegmentGoneException();
         }
 
-        // The whole record, header included: the CRC covers both, and the header proves the record is the one
-        // the index points at.
-        int recordSize = RecordHeader.Size + extent.PayloadLength;
-        byte[] buffer = ArrayPool<byte>.Shared.Rent(recordSize);
+        // Whole records, headers included: the CRC covers both, and the header proves the record is the one the
+        // index points at.
+        int runSize = checked((int)(runEnd - runStart));
+        byte[] buffer = ArrayPool<byte>.Shared.Rent(runSize);
         try
         {
             int read = 0;
-            while (read < recordSize)
+            try
             {
-                int n = await RandomAccess.ReadAsync(
-                    segment.Handle, buffer.AsMemory(read, recordSize - read), extent.RecordOffset + read, cancellationToken).ConfigureAwait(false);
-                if (n == 0)
+                while (read < runSize)
                 {
-                    break;
+                    int n = await RandomAccess.ReadAsync(
+                        segment.Handle, buffer.AsMemory(read, runSize - read), runStart + read, cancellationToken).ConfigureAwait(false);
+                    if (n == 0)
+                    {
+                        break;
+                    }
+
+                    read += n;
+                }
+            }
+            catch (ObjectDisposedException)
+            {
+                throw new SegmentGoneException();
+            }
+
+            int copied = 0;
+            long recordOffset = runStart;
+            for (int i = first; i < end && copied < destination.Length; i++)
+            {
+                Extent extent = extents[i];
+                int recordSize = RecordHeader.Size + extent.PayloadLength;
+                int at = (int)(recordOffset - runStart);
+                RecordDefect defect = at + recordSize > read
+                    ? RecordDefect.ShortRead
+                    : VerifyRecord(buffer.AsSpan(at, recordSize), key, extent);
+                if (defect != RecordDefect.None)
+                {
+                    ReportCorruption(key, segment.FileName, extent.RecordOffset, defect);
                 }
 
-                read += n;
+                int skip = (int)(shardOffset + copied - extent.ShardOffset);
+                int count = Math.Min(extent.Length - skip, destination.Length - copied);
+                buffer.AsSpan(at + RecordHeader.Size + extent.PayloadSkip + skip, count).CopyTo(destination.Span[copied..]);
+                copied += count;
+                recordOffset += recordSize;
             }
 
-            RecordDefect defect = read < recordSize
-                ? RecordDefect.ShortRead
-                : VerifyRecord(buffer.AsSpan(0, recordSize), key, extent);
-            if (defect != RecordDefect.None)
-            {
-                ReportCorruption(key, segment.FileName, extent.RecordOffset, defect);
-            }
-
-            buffer.AsSpan(RecordHeader.Size + payloadOffset, destination.Length).CopyTo(destination.Span);
+            return copied;
         }
         finally
         {
@@ -474,14 +616,21 @@ public sealed class WriteAheadLog : IAsyncDisposable
             }
         }
 
+        List<WriteRequest>? checkpoints = null;
         if (failure is null)
         {
-            Publish(batch);
+            checkpoints = Publish(batch);
         }
 
         // In queue order, and only now: every record of the batch is durable (or the batch failed).
         foreach (WriteRequest request in batch)
         {
+            if (request.Kind == RequestKind.Checkpoint && failure is null)
+            {
+                // Completed by the checkpoint write that Publish scheduled.
+                continue;
+            }
+
             if (request.Rejection is { } rejection)
             {
                 request.Completion.TrySetException(rejection);
@@ -510,21 +659,26 @@ public sealed class WriteAheadLog : IAsyncDisposable
             return;
         }
 
-        switch (request.Type)
+        switch (request.Kind)
         {
-            case RecordType.Data:
+            case RequestKind.Append:
                 StageData(request);
                 break;
-            case RecordType.Commit:
+            case RequestKind.Commit:
                 StageCommit(request);
                 break;
-            case RecordType.Tombstone:
+            case RequestKind.Delete:
                 lock (_indexLock)
                 {
                     _pending.Remove(request.Key);
                 }
 
                 StageRecord(RecordType.Tombstone, request.Key, 0, ReadOnlyMemory<byte>.Empty);
+                break;
+            case RequestKind.Copy:
+                StageCopy(request);
+                break;
+            case RequestKind.Checkpoint:
                 break;
         }
     }
@@ -536,7 +690,7 @@ public sealed class WriteAheadLog : IAsyncDisposable
         while (!remaining.IsEmpty)
         {
             int length = Math.Min(remaining.Length, _options.MaxRecordPayload);
-            (int segmentId, long recordOffset) = StageRecord(RecordType.Data, request.Key, shardOffset, remaining[..length]);
+            RecordLocation location = StageRecord(RecordType.Data, request.Key, shardOffset, remaining[..length]);
             lock (_indexLock)
             {
                 if (!_pending.TryGetValue(request.Key, out ExtentMap? map))
@@ -545,7 +699,7 @@ public sealed class WriteAheadLog : IAsyncDisposable
                     _pending.Add(request.Key, map);
                 }
 
-                map.Insert(new Extent(shardOffset, length, segmentId, recordOffset, length, 0));
+                map.Insert(new Extent(shardOffset, length, location.SegmentId, location.Offset, length, 0));
             }
 
             shardOffset += length;
@@ -574,28 +728,34 @@ public sealed class WriteAheadLog : IAsyncDisposable
             _pending.Remove(request.Key);
         }
 
-        StageRecord(RecordType.Commit, request.Key, shardLength, ReadOnlyMemory<byte>.Empty);
+        request.CommitLocation = StageRecord(RecordType.Commit, request.Key, shardLength, ReadOnlyMemory<byte>.Empty);
         request.CommittedExtents = extents;
     }
 
-    /// <summary>Adds one record to the pending gather write, rolling to a new segment first if it does not fit.</summary>
-    private (int SegmentId, long RecordOffset) StageRecord(RecordType type, ShardKey key, long value, ReadOnlyMemory<byte> payload)
+    /// <summary>Stages compaction copies: whole records, byte for byte (sequence number and CRC included).</summary>
+    private void StageCopy(WriteRequest request)
     {
-        long recordSize = RecordHeader.Size + (long)payload.Length;
-
-        // Invariant 4: the limit counts the header too, and a record never straddles two segments.
-        if (_tailLength + recordSize > _options.SegmentSize)
+        long[] sources = request.CopySourceOffsets!;
+        var targets = new Dictionary<long, RecordLocation>(sources.Length);
+        ReadOnlyMemory<byte> records = request.Payload;
+        foreach (long source in sources)
         {
-            RollSegment();
+            int size = RecordHeader.Size + BinaryPrimitives.ReadInt32LittleEndian(records.Span[12..]);
+            ulong sequence = BinaryPrimitives.ReadUInt64LittleEndian(records.Span[16..]);
+            targets[source] = StageRaw(records[..size], sequence);
+            records = records[size..];
         }
 
-        if (_stagedRecords == MaxRecordsPerWrite)
-        {
-            FlushStaged();
-        }
+        request.CopyTargets = targets;
+    }
 
+    /// <summary>Builds a record's header and stages it with its payload.</summary>
+    private RecordLocation StageRecord(RecordType type, ShardKey key, long value, ReadOnlyMemory<byte> payload)
+    {
+        EnsureRoom(RecordHeader.Size + (long)payload.Length);
+        ulong sequence = _nextSequence++;
         Memory<byte> header = _headers.AsMemory(_stagedRecords * RecordHeader.Size, RecordHeader.Size);
-        new RecordHeader(type, key, value, payload.Length, _nextSequence++).WriteTo(header.Span);
+        new RecordHeader(type, key, value, payload.Length, sequence).WriteTo(header.Span);
         _crc.Reset();
         _crc.Append(header.Span);
         _crc.Append(payload.Span);
@@ -608,12 +768,42 @@ public sealed class WriteAheadLog : IAsyncDisposable
             _gather.Add(payload);
         }
 
+        return Advance(RecordHeader.Size + (long)payload.Length, sequence);
+    }
+
+    private RecordLocation StageRaw(ReadOnlyMemory<byte> record, ulong sequence)
+    {
+        EnsureRoom(record.Length);
+        _gather.Add(record);
+        return Advance(record.Length, sequence);
+    }
+
+    /// <summary>Rolls to a new segment first if the record does not fit, and flushes a full gather list.</summary>
+    private void EnsureRoom(long recordSize)
+    {
+        // Invariant 4: the limit counts the header too, and a record never straddles two segments.
+        if (_tailLength + recordSize > _options.SegmentSize)
+        {
+            RollSegment();
+        }
+
+        if (_stagedRecords == MaxRecordsPerWrite)
+        {
+            FlushStaged();
+        }
+    }
+
+    private RecordLocation Advance(long recordSize, ulong sequence)
+    {
         _stagedRecords++;
-        long recordOffset = _tailLength;
+        var location = new RecordLocation(_tail.Id, _tailLength);
         _tailLength += recordSize;
+        _bytesSinceCheckpoint += recordSize;
+        _tail.NoteSequence(sequence);
+        _tail.UsedLength = _tailLength;
         _tailDirty = true;
         WalInvariants.CheckSegmentLength(_tailLength, _options.SegmentSize);
-        return (_tail.Id, recordOffset);
+        return location;
     }
 
     private void FlushStaged()
@@ -646,16 +836,38 @@ public sealed class WriteAheadLog : IAsyncDisposable
         FlushStaged();
         SyncTail();
         Segment next = Segment.CreateNew(_directory, _tail.Id + 1);
+        try
+        {
+            // A full disk fails here (ENOSPC in HResult), before any byte of the record is written.
+            if (_options.PreallocateSegments)
+            {
+                next.Preallocate(_options.SegmentSize);
+            }
+
+            DurableIo.SyncDirectory(_directory);
+        }
+        catch
+        {
+            next.Dispose();
+            File.Delete(next.Path);
+            throw;
+        }
+
         _segments[next.Id] = next;
-        DurableIo.SyncDirectory(_directory);
         _tail = next;
+        _tailId = next.Id;
         _tailLength = 0;
         _stagedOffset = 0;
         WalLog.SegmentCreated(_logger, next.FileName);
     }
 
-    private void Publish(List<WriteRequest> batch)
+    /// <summary>
+    /// Applies the durable batch to the index; schedules a checkpoint when the batch asked for one or enough was
+    /// written since the last. Returns the checkpoint requests that the checkpoint write will complete.
+    /// </summary>
+    private List<WriteRequest>? Publish(List<WriteRequest> batch)
     {
+        List<WriteRequest>? checkpoints = null;
         lock (_indexLock)
         {
             foreach (WriteRequest request in batch)
@@ -665,15 +877,35 @@ public sealed class WriteAheadLog : IAsyncDisposable
                     continue;
                 }
 
-                if (request.Type == RecordType.Commit)
+                switch (request.Kind)
                 {
-                    _committed[request.Key] = new CommittedShard(request.Value, request.CommittedExtents ?? []);
-                }
-                else if (request.Type == RecordType.Tombstone)
-                {
-                    _committed.Remove(request.Key);
+                    case RequestKind.Commit:
+                        _committed[request.Key] = new CommittedShard(
+                            request.Value, request.CommittedExtents ?? [], request.CommitLocation.SegmentId, request.CommitLocation.Offset);
+                        break;
+                    case RequestKind.Delete:
+                        _committed.Remove(request.Key);
+                        break;
+                    case RequestKind.Copy:
+                        // Only if the shard still uses the copied records: it may have been deleted or replaced
+                        // since the compactor read them, and then the copies are simply dead.
+                        if (_committed.TryGetValue(request.Key, out CommittedShard? shard)
+                            && shard.Relocate((int)request.Value, request.CopyTargets!) is { } moved)
+                        {
+                            _committed[request.Key] = moved;
+                        }
+
+                        break;
+                    case RequestKind.Checkpoint:
+                        (checkpoints ??= []).Add(request);
+                        break;
                 }
             }
+        }
+
+        if (checkpoints is not null || _bytesSinceCheckpoint >= Math.Max(_options.CheckpointInterval, 8 * _lastCheckpointSize))
+        {
+            ScheduleCheckpoint(checkpoints);
         }
 
         if (_logger.IsEnabled(LogLevel.Debug))
@@ -685,15 +917,307 @@ public sealed class WriteAheadLog : IAsyncDisposable
                     continue;
                 }
 
-                if (request.Type == RecordType.Commit)
+                if (request.Kind == RequestKind.Commit)
                 {
                     WalLog.ShardCommitted(_logger, request.Key, request.Value, request.CommittedExtents?.Length ?? 0);
                 }
-                else if (request.Type == RecordType.Tombstone)
+                else if (request.Kind == RequestKind.Delete)
                 {
                     WalLog.ShardDeleted(_logger, request.Key);
                 }
             }
         }
+
+        return checkpoints;
     }
+
+    // ---- Checkpoints ----
+
+    /// <summary>The index as of now. Called by the writer between batches (or after it exited), when all is durable.</summary>
+    private CheckpointSnapshot TakeSnapshot()
+    {
+        _bytesSinceCheckpoint = 0;
+        lock (_indexLock)
+        {
+            return new CheckpointSnapshot
+            {
+                NextSequence = _nextSequence,
+                Position = new RecordLocation(_tail.Id, _tailLength),
+                Segments = [.. _segments.Values.Select(s => new SegmentInfo(s.Id, s.UsedLength, s.MinSequence))],
+                Committed = [.. _committed],
+                Pending = [.. _pending.Select(p => new KeyValuePair<ShardKey, Extent[]>(p.Key, p.Value.ToArray()))],
+            };
+        }
+    }
+
+    private void ScheduleCheckpoint(List<WriteRequest>? requests)
+    {
+        // The snapshot is taken now, on the writer thread, so it matches the log position exactly; serialising
+        // and writing it happens on the pool, one checkpoint after another, while the writer goes on.
+        CheckpointSnapshot snapshot = TakeSnapshot();
+        _checkpointChain = _checkpointChain.ContinueWith(
+            _ => WriteCheckpoint(snapshot, requests),
+            CancellationToken.None,
+            TaskContinuationOptions.None,
+            TaskScheduler.Default);
+    }
+
+    private void WriteCheckpoint(CheckpointSnapshot snapshot, List<WriteRequest>? completion)
+    {
+        try
+        {
+            long size = Checkpoint.Write(_directory, snapshot);
+            Volatile.Write(ref _lastCheckpointSize, size);
+            WalLog.CheckpointWritten(_logger, snapshot.Committed.Length, size, Segment.FileNameOf(snapshot.Position.SegmentId), snapshot.Position.Offset);
+            completion?.ForEach(r => r.Completion.TrySetResult());
+        }
+        catch (Exception ex)
+        {
+            // Not fatal: the older checkpoint (or none) still leads to the same index, with more replay.
+            WalLog.CheckpointFailed(_logger, ex);
+            completion?.ForEach(r => r.Completion.TrySetException(ex));
+        }
+    }
+
+    // ---- Compaction ----
+
+    private async Task RunCompactorAsync()
+    {
+        CancellationToken stopping = _stopping.Token;
+        using var timer = new PeriodicTimer(_options.CompactionInterval);
+        while (await timer.WaitForNextTickAsync(stopping).ConfigureAwait(false))
+        {
+            if (_failure is not null)
+            {
+                continue;
+            }
+
+            try
+            {
+                await CompactAsync(stopping).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException)
+            {
+                // Logged per segment; the next tick tries again.
+            }
+        }
+    }
+
+    /// <summary>Sealed segments under the live threshold, emptiest first, that no upload in progress uses.</summary>
+    private List<Segment> PickVictims()
+    {
+        var live = new Dictionary<int, long>();
+        var busy = new HashSet<int>();
+        lock (_indexLock)
+        {
+            foreach (CommittedShard shard in _committed.Values)
+            {
+                live[shard.CommitSegmentId] = live.GetValueOrDefault(shard.CommitSegmentId) + RecordHeader.Size;
+                RecordLocation previous = default;
+                foreach (Extent extent in shard.Extents)
+                {
+                    var location = new RecordLocation(extent.SegmentId, extent.RecordOffset);
+                    if (location != previous)
+                    {
+                        live[extent.SegmentId] = live.GetValueOrDefault(extent.SegmentId) + RecordHeader.Size + extent.PayloadLength;
+                        previous = location;
+                    }
+                }
+            }
+
+            foreach (ExtentMap map in _pending.Values)
+            {
+                foreach (Extent extent in map.ToArray())
+                {
+                    busy.Add(extent.SegmentId);
+                }
+            }
+        }
+
+        int tail = _tailId;
+        return [.. _segments.Values
+            .Where(s => s.Id < tail && !busy.Contains(s.Id))
+            .Select(s => (Segment: s, Fraction: s.UsedLength == 0 ? 0 : (double)live.GetValueOrDefault(s.Id) / s.UsedLength))
+            .Where(c => c.Fraction < _options.CompactionLiveFraction)
+            .OrderBy(c => c.Fraction)
+            .Select(c => c.Segment)];
+    }
+
+    private async Task<bool> CompactSegmentAsync(Segment victim, CancellationToken cancellationToken)
+    {
+        try
+        {
+            // The live records: what the index uses, by shard; tombstones that still hide older records elsewhere.
+            var liveByKey = new Dictionary<ShardKey, List<long>>();
+            var locations = new HashSet<long>();
+            lock (_indexLock)
+            {
+                foreach ((ShardKey key, CommittedShard shard) in _committed)
+                {
+                    List<long>? offsets = null;
+                    if (shard.CommitSegmentId == victim.Id)
+                    {
+                        (offsets ??= []).Add(shard.CommitOffset);
+                    }
+
+                    foreach (Extent extent in shard.Extents)
+                    {
+                        if (extent.SegmentId == victim.Id && (offsets is null || offsets[^1] != extent.RecordOffset))
+                        {
+                            (offsets ??= []).Add(extent.RecordOffset);
+                        }
+                    }
+
+                    if (offsets is not null)
+                    {
+                        liveByKey[key] = offsets;
+                        locations.UnionWith(offsets);
+                    }
+                }
+            }
+
+            ulong othersMinSequence = _segments.Values.Where(s => s.Id != victim.Id).Select(s => s.MinSequence).DefaultIfEmpty(ulong.MaxValue).Min();
+            var tombstones = new List<long>();
+            long used = victim.UsedLength;
+            using (var scanner = new SegmentScanner(victim.Handle, used))
+            {
+                for (long offset = 0; offset < used;)
+                {
+                    RecordDefect defect = scanner.TryReadRecord(offset, out RecordHeader header);
+                    if (defect != RecordDefect.None)
+                    {
+                        throw new WalException($"Record at {offset} is unreadable ({defect}); the segment is kept.");
+                    }
+
+                    // A tombstone may go only when no other segment holds anything older: nothing is left for it to hide.
+                    if (header.Type == RecordType.Tombstone && header.Sequence > othersMinSequence)
+                    {
+                        tombstones.Add(offset);
+                    }
+
+                    offset += header.RecordSize;
+                }
+            }
+
+            int copied = 0;
+            long liveBytes = 0;
+            foreach ((ShardKey key, List<long> offsets) in liveByKey)
+            {
+                (int records, long bytes) = await CopyRecordsAsync(victim, key, offsets, cancellationToken).ConfigureAwait(false);
+                copied += records;
+                liveBytes += bytes;
+            }
+
+            if (tombstones.Count > 0)
+            {
+                (int records, long bytes) = await CopyRecordsAsync(victim, default, tombstones, cancellationToken).ConfigureAwait(false);
+                copied += records;
+                liveBytes += bytes;
+            }
+
+            // Only a durable checkpoint taken after the copies were published may stop pointing at the segment:
+            // replay from an older one still needs it.
+            await EnqueueAsync(new WriteRequest(RequestKind.Checkpoint, default, 0, ReadOnlyMemory<byte>.Empty, CancellationToken.None), CancellationToken.None)
+                .ConfigureAwait(false);
+            lock (_indexLock)
+            {
+                foreach (CommittedShard shard in _committed.Values)
+                {
+                    if (shard.CommitSegmentId == victim.Id || shard.Extents.Any(e => e.SegmentId == victim.Id))
+                    {
+                        throw new UnreachableException($"Shard still uses segment {victim.FileName} after its compaction.");
+                    }
+                }
+            }
+
+            // Readers that fetched the shard before the copies were published retry when the segment is gone; the
+            // handle closes once the last read in flight on it releases it.
+            _segments.TryRemove(victim.Id, out _);
+            File.Delete(victim.Path);
+            victim.Dispose();
+            DurableIo.SyncDirectory(_directory);
+            WalLog.SegmentCompacted(_logger, victim.FileName, copied, liveBytes, used);
+            return true;
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            WalLog.CompactionFailed(_logger, victim.FileName, ex);
+            throw;
+        }
+    }
+
+    /// <summary>Reads the records at <paramref name="offsets"/> of <paramref name="source"/>, checks them and has the writer copy them.</summary>
+    private async Task<(int Records, long Bytes)> CopyRecordsAsync(Segment source, ShardKey key, List<long> offsets, CancellationToken cancellationToken)
+    {
+        const int MaxCopyBytes = 4 * 1024 * 1024;
+        int records = 0;
+        long bytes = 0;
+        int next = 0;
+        byte[] buffer = ArrayPool<byte>.Shared.Rent(MaxCopyBytes + RecordHeader.Size + RecordHeader.MaxPayloadLimit);
+        try
+        {
+            while (next < offsets.Count)
+            {
+                int filled = 0;
+                var batch = new List<long>();
+                while (next < offsets.Count && filled < MaxCopyBytes)
+                {
+                    long offset = offsets[next++];
+                    Memory<byte> header = buffer.AsMemory(filled, RecordHeader.Size);
+                    await ReadExactlyAsync(source, header, offset, cancellationToken).ConfigureAwait(false);
+                    if (RecordHeader.TryParse(header.Span, out RecordHeader parsed) != RecordDefect.None)
+                    {
+                        throw new WalException($"Record at {offset} of {source.FileName} has a bad header; the segment is kept.");
+                    }
+
+                    int size = (int)parsed.RecordSize;
+                    await ReadExactlyAsync(source, buffer.AsMemory(filled + RecordHeader.Size, parsed.PayloadLength), offset + RecordHeader.Size, cancellationToken)
+                        .ConfigureAwait(false);
+
+                    // Never copy rot forward: a copy that fails its check would be served as good data's twin.
+                    if (!RecordHeader.Verify(buffer.AsSpan(filled, size)))
+                    {
+                        throw new WalException($"Record at {offset} of {source.FileName} fails its checksum; the segment is kept.");
+                    }
+
+                    batch.Add(offset);
+                    filled += size;
+                }
+
+                var request = new WriteRequest(RequestKind.Copy, key, source.Id, buffer.AsMemory(0, filled), CancellationToken.None)
+                {
+                    CopySourceOffsets = [.. batch],
+                };
+                await EnqueueAsync(request, CancellationToken.None).ConfigureAwait(false);
+                records += batch.Count;
+                bytes += filled;
+            }
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+
+        return (records, bytes);
+    }
+
+    private static async ValueTask ReadExactlyAsync(Segment segment, Memory<byte> destination, long offset, CancellationToken cancellationToken)
+    {
+        int read = 0;
+        while (read < destination.Length)
+        {
+            int n = await RandomAccess.ReadAsync(segment.Handle, destination[read..], offset + read, cancellationToken).ConfigureAwait(false);
+            if (n == 0)
+            {
+                throw new WalException($"Segment {segment.FileName} ends before {offset + destination.Length}.");
+            }
+
+            read += n;
+        }
+    }
+}
+
+/// <summary>A read met a segment that compaction deleted after the read fetched the shard; it fetches it again.</summary>
+internal sealed class SegmentGoneException : Exception
+{
 }

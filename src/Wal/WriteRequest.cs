@@ -1,27 +1,42 @@
 namespace Predastore.Wal;
 
+/// <summary>What a queued request asks the writer to do.</summary>
+internal enum RequestKind
+{
+    Append,
+    Commit,
+    Delete,
+
+    /// <summary>Compaction: write records of a sealed segment verbatim to the tail and repoint the index at them.</summary>
+    Copy,
+
+    /// <summary>Take a checkpoint of the index once everything queued before it is durable.</summary>
+    Checkpoint,
+}
+
 /// <summary>
-/// One queued append, commit or delete. The caller owns <see cref="Payload"/> until <see cref="Completion"/>
-/// completes; the writer reads it in place (no copy) and never holds it after that.
+/// One queued append, commit, delete, compaction copy or checkpoint. The caller owns <see cref="Payload"/> until
+/// <see cref="Completion"/> completes; the writer reads it in place (no copy) and never holds it after that.
 /// </summary>
 internal sealed class WriteRequest
 {
-    public WriteRequest(RecordType type, ShardKey key, long value, ReadOnlyMemory<byte> payload, CancellationToken cancellationToken)
+    public WriteRequest(RequestKind kind, ShardKey key, long value, ReadOnlyMemory<byte> payload, CancellationToken cancellationToken)
     {
-        Type = type;
+        Kind = kind;
         Key = key;
         Value = value;
         Payload = payload;
         CancellationToken = cancellationToken;
     }
 
-    public RecordType Type { get; }
+    public RequestKind Kind { get; }
 
     public ShardKey Key { get; }
 
-    /// <summary>Data: offset within the shard; Commit: shard length; Tombstone: 0.</summary>
+    /// <summary>Append: offset within the shard; Commit: shard length; Copy: the source segment id; otherwise 0.</summary>
     public long Value { get; }
 
+    /// <summary>Append: the payload; Copy: whole records, back to back, exactly as they were in the source segment.</summary>
     public ReadOnlyMemory<byte> Payload { get; }
 
     public CancellationToken CancellationToken { get; }
@@ -39,6 +54,15 @@ internal sealed class WriteRequest
 
     /// <summary>For a commit: the extents that become the shard once the commit record is durable.</summary>
     public Extent[]? CommittedExtents { get; set; }
+
+    /// <summary>For a commit: where its record went.</summary>
+    public RecordLocation CommitLocation { get; set; }
+
+    /// <summary>For a copy: the source offset of each record in <see cref="Payload"/>, in order.</summary>
+    public long[]? CopySourceOffsets { get; init; }
+
+    /// <summary>For a copy: source record offset → where the writer put the copy.</summary>
+    public Dictionary<long, RecordLocation>? CopyTargets { get; set; }
 }
 
 /// <summary>Where the writer calls the test fault hook.</summary>

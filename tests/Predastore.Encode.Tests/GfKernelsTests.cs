@@ -1,6 +1,8 @@
 // Invariant: every kernel this CPU supports writes byte-for-byte what the scalar oracle writes, for any matrix shape,
-// any length (including lengths that are not a multiple of any vector width) and any buffer alignment; and the
-// scalar oracle itself matches a per-byte model built on shift-and-add multiplication.
+// any length (including lengths that are not a multiple of any vector width) and any buffer alignment, multiplies
+// every byte by every coefficient as the 0x11D table does (the GFNI bit matrices included), and writes nothing outside
+// its output cells (the overlapping last vector step stays inside); and the scalar oracle itself matches a per-byte
+// model built on shift-and-add multiplication.
 
 using Predastore.Encode;
 
@@ -160,6 +162,90 @@ public class GfKernelsTests
         {
             Assert.Equal(expected: full[o].ToArray(), actual: prefix[o].ToArray());
         }
+    }
+
+    [Theory]
+    [MemberData(nameof(SupportedKernels))]
+    public void Apply_EveryCoefficientOnEveryByte_MatchesMultiplicationTable(string kernelName)
+    {
+        // Arrange: input byte i is i, so one 1×1 product covers the coefficient's whole row of the table.
+        GfKernel kernel = Enum.Parse<GfKernel>(kernelName);
+        byte[] input = [.. Enumerable.Range(0, 256).Select(i => (byte)i)];
+        var output = new byte[256];
+        for (int c = 0; c < 256; c++)
+        {
+            var matrix = new CodingMatrix([(byte)c], 1, 1);
+
+            // Act
+            GfKernels.Apply(kernel, matrix, [input], [output]);
+
+            // Assert
+            byte[] expected = [.. Enumerable.Range(0, 256).Select(x => GaloisFieldTests.ReferenceMul((byte)c, (byte)x))];
+            Assert.Equal(expected: expected, actual: output);
+        }
+    }
+
+    [Fact]
+    public void AffineMatrix_Identity_IsTheInstructionsIdentityMatrix()
+    {
+        // The documented identity of vgf2p8affineqb is 0x0102040810204080 (byte 7 − i selects bit i).
+        Assert.Equal(expected: BitConverter.GetBytes(0x0102040810204080UL), actual: CodingMatrix.AffineMatrix(1));
+        Assert.Equal(expected: new byte[8], actual: CodingMatrix.AffineMatrix(0));
+    }
+
+    [Theory]
+    [MemberData(nameof(SupportedKernels))]
+    public void Apply_LengthsAroundVectorMultiples_WritesOnlyInsideTheOutputs(string kernelName)
+    {
+        GfKernel kernel = Enum.Parse<GfKernel>(kernelName);
+        var random = new Random(31);
+        const int Guard = 80;
+        foreach (int length in new[] { 63, 64, 65, 127, 128, 129, 191, 192, 193, 255, 257, 320, 383 })
+        {
+            // Arrange: each output is a slice between guard bytes that must survive.
+            CodingMatrix matrix = RandomMatrix(random, 5, 3);
+            ReadOnlyMemory<byte>[] inputs = RandomBuffers(random, 3, length, 0);
+            var arrays = new byte[5][];
+            var outputs = new Memory<byte>[5];
+            for (int o = 0; o < outputs.Length; o++)
+            {
+                arrays[o] = Enumerable.Repeat((byte)0xA5, length + (2 * Guard)).ToArray();
+                outputs[o] = arrays[o].AsMemory(Guard, length);
+            }
+
+            var expected = new Memory<byte>[5];
+            for (int o = 0; o < expected.Length; o++)
+            {
+                expected[o] = new byte[length];
+            }
+
+            // Act
+            GfKernels.Apply(GfKernel.Scalar, matrix, inputs, expected);
+            GfKernels.Apply(kernel, matrix, inputs, outputs);
+
+            // Assert
+            for (int o = 0; o < outputs.Length; o++)
+            {
+                Assert.Equal(expected: expected[o].ToArray(), actual: outputs[o].ToArray());
+                Assert.All(arrays[o].AsSpan(0, Guard).ToArray(), b => Assert.Equal(expected: (byte)0xA5, actual: b));
+                Assert.All(arrays[o].AsSpan(Guard + length).ToArray(), b => Assert.Equal(expected: (byte)0xA5, actual: b));
+            }
+        }
+    }
+
+    [Fact]
+    public void Best_OnThisCpu_PrefersGfniOverNibbleShuffles()
+    {
+        // Issue 3: GFNI (512, then 256 bits) first, then nibble shuffles from the widest vector down, then scalar.
+        GfKernel expected = GfKernels.IsSupported(GfKernel.Gfni512) ? GfKernel.Gfni512
+            : GfKernels.IsSupported(GfKernel.Gfni256) ? GfKernel.Gfni256
+            : GfKernels.IsSupported(GfKernel.Vector512) ? GfKernel.Vector512
+            : GfKernels.IsSupported(GfKernel.Vector256) ? GfKernel.Vector256
+            : GfKernels.IsSupported(GfKernel.Vector128) ? GfKernel.Vector128
+            : GfKernel.Scalar;
+
+        Assert.Equal(expected: expected, actual: GfKernels.Best);
+        Assert.Equal(expected: expected, actual: new ReedSolomon(4, 2).Kernel);
     }
 
     [Fact]

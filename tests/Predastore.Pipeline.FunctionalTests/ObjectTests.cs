@@ -132,14 +132,14 @@ public sealed class ObjectTests(ServerFixture fixture) : IClassFixture<ServerFix
         string bucket = TestData.UniqueBucket("overwrite");
         await Client.PutBucketAsync(bucket);
         await Client.PutObjectAsync(new PutObjectRequest { BucketName = bucket, Key = "k", InputStream = new MemoryStream(TestData.Random(3 * MiB, 1)) });
-        int shardsBefore = await CountShardsAsync();
+        int shardsBefore = await fixture.Server.CountShardsAsync();
         byte[] second = TestData.Random(2 * MiB, 2);
 
         await Client.PutObjectAsync(new PutObjectRequest { BucketName = bucket, Key = "k", InputStream = new MemoryStream(second) });
 
         using GetObjectResponse get = await Client.GetObjectAsync(bucket, "k");
         Assert.True(TestData.Same(second.AsMemory(), await TestData.ReadAllAsync(get.ResponseStream)));
-        Assert.Equal(expected: shardsBefore, actual: await CountShardsAsync());
+        Assert.Equal(expected: shardsBefore, actual: await fixture.Server.CountShardsAsync());
     }
 
     [Fact]
@@ -330,16 +330,5 @@ public sealed class ObjectTests(ServerFixture fixture) : IClassFixture<ServerFix
         var bytes = new byte[8];
         System.Buffers.Binary.BinaryPrimitives.WriteUInt64BigEndian(bytes, value);
         return bytes;
-    }
-
-    private async Task<int> CountShardsAsync()
-    {
-        int count = 0;
-        foreach (Transport.IShardNode node in fixture.Server.Server.Cluster.Nodes.Values)
-        {
-            count += (await node.ListAsync()).Count;
-        }
-
-        return count;
     }
 }

@@ -16,12 +16,14 @@ public sealed class TestServer : IAsyncDisposable
 
     private readonly int _nodes;
     private readonly bool _ownsDirectory;
+    private readonly TimeSpan _abortIncompleteUploadsAfter;
 
-    private TestServer(string dataDirectory, int nodes, bool ownsDirectory)
+    private TestServer(string dataDirectory, int nodes, bool ownsDirectory, TimeSpan abortIncompleteUploadsAfter)
     {
         DataDirectory = dataDirectory;
         _nodes = nodes;
         _ownsDirectory = ownsDirectory;
+        _abortIncompleteUploadsAfter = abortIncompleteUploadsAfter;
     }
 
     public string DataDirectory { get; }
@@ -32,11 +34,11 @@ public sealed class TestServer : IAsyncDisposable
 
     public AmazonS3Client Client { get; private set; } = null!;
 
-    public static async Task<TestServer> StartAsync(int nodes = 3, string? dataDirectory = null)
+    public static async Task<TestServer> StartAsync(int nodes = 3, string? dataDirectory = null, TimeSpan? abortIncompleteUploadsAfter = null)
     {
         bool owns = dataDirectory is null;
         dataDirectory ??= Directory.CreateTempSubdirectory("predastore-test-").FullName;
-        var server = new TestServer(dataDirectory, nodes, owns);
+        var server = new TestServer(dataDirectory, nodes, owns, abortIncompleteUploadsAfter ?? TimeSpan.FromDays(7));
         await server.StartServerAsync();
         return server;
     }
@@ -60,6 +62,18 @@ public sealed class TestServer : IAsyncDisposable
         await StartServerAsync();
     }
 
+    /// <summary>Shards committed on all nodes together.</summary>
+    public async Task<int> CountShardsAsync()
+    {
+        int count = 0;
+        foreach (Transport.IShardNode node in Server.Cluster.Nodes.Values)
+        {
+            count += (await node.ListAsync()).Count;
+        }
+
+        return count;
+    }
+
     public string NodeDirectory(int nodeId) => EmbeddedServer.NodeDirectory(DataDirectory, nodeId);
 
     public async ValueTask DisposeAsync()
@@ -81,6 +95,7 @@ public sealed class TestServer : IAsyncDisposable
             AccessKey = AccessKey,
             SecretKey = SecretKey,
             Nodes = _nodes,
+            AbortIncompleteUploadsAfter = _abortIncompleteUploadsAfter,
             LogLevel = LogLevel.Warning,
         }).WaitAsync(TimeSpan.FromSeconds(60));
         Client = CreateClient();

@@ -27,7 +27,7 @@ public sealed class UploadFaultTests : IAsyncLifetime
     [Fact]
     public async Task Put_BodyShorterThanContentLength_PreviousVersionKept()
     {
-        int shardsBefore = await CountShardsAsync();
+        int shardsBefore = await _server.CountShardsAsync();
 
         await RawS3.SendTruncatedPutAsync(_server.Endpoint, Bucket, "image", declaredLength: 3 * MiB, sent: TestData.Random(MiB + 17, 1));
 
@@ -37,7 +37,7 @@ public sealed class UploadFaultTests : IAsyncLifetime
     [Fact]
     public async Task Put_ClientDisconnectsMidBody_PreviousVersionKept()
     {
-        int shardsBefore = await CountShardsAsync();
+        int shardsBefore = await _server.CountShardsAsync();
         string url = Client.GetPreSignedURL(new GetPreSignedUrlRequest { BucketName = Bucket, Key = "image", Verb = HttpVerb.PUT, Expires = DateTime.UtcNow.AddMinutes(5), Protocol = Protocol.HTTP });
         var body = new StallingStream(bytesBeforeStall: 5 * MiB);
         using var http = new HttpClient();
@@ -67,26 +67,15 @@ public sealed class UploadFaultTests : IAsyncLifetime
     {
         // The gateway notices the broken body on its own schedule: wait for its clean-up, with a bound.
         DateTime deadline = DateTime.UtcNow.AddSeconds(30);
-        while ((await CountShardsAsync() != shardsBefore || _server.Server.Cluster.Buffers.Outstanding != 0) && DateTime.UtcNow < deadline)
+        while ((await _server.CountShardsAsync() != shardsBefore || _server.Server.Cluster.Buffers.Outstanding != 0) && DateTime.UtcNow < deadline)
         {
             await Task.Delay(100);
         }
 
         using GetObjectResponse get = await Client.GetObjectAsync(Bucket, "image");
         Assert.Equal(expected: "version one", actual: await new StreamReader(get.ResponseStream).ReadToEndAsync());
-        Assert.Equal(expected: shardsBefore, actual: await CountShardsAsync());
+        Assert.Equal(expected: shardsBefore, actual: await _server.CountShardsAsync());
         Assert.Equal(expected: 0, actual: _server.Server.Cluster.Buffers.Outstanding);
-    }
-
-    private async Task<int> CountShardsAsync()
-    {
-        int count = 0;
-        foreach (Transport.IShardNode node in _server.Server.Cluster.Nodes.Values)
-        {
-            count += (await node.ListAsync()).Count;
-        }
-
-        return count;
     }
 
     /// <summary>Yields random bytes, then waits forever: a client whose upload stops mid-body.</summary>

@@ -53,7 +53,7 @@ public sealed class ConcurrentWriterTests
         bool first = true;
         foreach (string segment in segments)
         {
-            Assert.True(new FileInfo(segment).Length <= options.SegmentSize);
+            Assert.True(DiskRecord.UsedLength(segment) <= options.SegmentSize);
             foreach (DiskRecord record in DiskRecord.ReadSegment(segment))
             {
                 Assert.True(record.ChecksumOk, $"{record.Segment} at {record.Offset}: checksum mismatch");

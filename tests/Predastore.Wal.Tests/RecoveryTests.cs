@@ -59,10 +59,11 @@ public sealed class RecoveryTests
         await using (WriteAheadLog wal = WriteAheadLog.Open(options))
         {
             await wal.WriteShardAsync(kept, keptData);
-            goodLength = new FileInfo(directory.SegmentFiles()[^1]).Length;
+            goodLength = DiskRecord.UsedLength(directory.SegmentFiles()[^1]);
             await wal.AppendAsync(torn, 0, Bytes.Random(random, 5_000)).DefaultTimeout();
         }
 
+        directory.RemoveCheckpoint();
         string segment = directory.SegmentFiles()[^1];
         using (var file = new FileStream(segment, FileMode.Open, FileAccess.ReadWrite))
         {
@@ -75,7 +76,7 @@ public sealed class RecoveryTests
         await using (WriteAheadLog reopened = WriteAheadLog.Open(options, logger))
         {
             // Assert
-            Assert.Equal(expected: goodLength, actual: new FileInfo(segment).Length);
+            Assert.Equal(expected: goodLength, actual: DiskRecord.UsedLength(segment));
             Assert.True(logger.HasEvent("TornTailTruncated"));
             Assert.Equal(expected: keptData, actual: await reopened.ReadAllAsync(kept));
             Assert.False(reopened.TryGetLength(torn, out _));
@@ -106,8 +107,9 @@ public sealed class RecoveryTests
             await wal.WriteShardAsync(lost, Bytes.Random(random, 12_000));
         }
 
+        directory.RemoveCheckpoint();
         string segment = directory.SegmentFiles()[^1];
-        long length = new FileInfo(segment).Length;
+        long length = DiskRecord.UsedLength(segment);
         FlipBit(segment, length - DiskRecord.HeaderSize + 80); // the shard length field of the commit record
         var logger = new ListLogger();
 
@@ -115,7 +117,7 @@ public sealed class RecoveryTests
         await using (WriteAheadLog reopened = WriteAheadLog.Open(options, logger))
         {
             // Assert: only the commit record went; its shard's data is now uncommitted and discarded
-            Assert.Equal(expected: length - DiskRecord.HeaderSize, actual: new FileInfo(segment).Length);
+            Assert.Equal(expected: length - DiskRecord.HeaderSize, actual: DiskRecord.UsedLength(segment));
             Assert.Contains(logger.Entries, e => e.EventId.Name == "TornTailTruncated" && e.Message.Contains("ChecksumMismatch", StringComparison.Ordinal));
             Assert.Equal(expected: keptData, actual: await reopened.ReadAllAsync(kept));
             Assert.False(reopened.TryGetLength(lost, out _));
@@ -147,18 +149,19 @@ public sealed class RecoveryTests
             await wal.WriteShardAsync(c, cData);
         }
 
+        directory.RemoveCheckpoint();
         string[] segments = directory.SegmentFiles();
         Assert.Equal(expected: 2, actual: segments.Length);
         DiskRecord firstOfB = DiskRecord.ReadSegment(segments[0]).First(r => r.Key == b);
         FlipBit(segments[0], firstOfB.Offset + DiskRecord.HeaderSize + 5);
-        long segmentLength = new FileInfo(segments[0]).Length;
+        long segmentLength = DiskRecord.UsedLength(segments[0]);
         var logger = new ListLogger();
 
         // Act
         await using WriteAheadLog reopened = WriteAheadLog.Open(options, logger);
 
         // Assert: segment 1 is left as it was; A and C are intact; B lost data and is not served
-        Assert.Equal(expected: segmentLength, actual: new FileInfo(segments[0]).Length);
+        Assert.Equal(expected: segmentLength, actual: DiskRecord.UsedLength(segments[0]));
         Assert.True(logger.HasEvent("SegmentRestSkipped"));
         Assert.True(logger.HasEvent("RecoveredCommitNotCovered"));
         Assert.Equal(expected: aData, actual: await reopened.ReadAllAsync(a));

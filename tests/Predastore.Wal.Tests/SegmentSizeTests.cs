@@ -27,13 +27,13 @@ public sealed class SegmentSizeTests
             await wal.AppendAllAsync(key, data, chunk: FillPayload);
 
             // Assert: the data fills segment 1 to the byte, headers included
-            Assert.Equal(expected: [Mib], actual: directory.SegmentFiles().Select(f => new FileInfo(f).Length));
+            Assert.Equal(expected: [Mib], actual: directory.SegmentFiles().Select(f => DiskRecord.UsedLength(f)));
 
             // Act: the commit record no longer fits and opens segment 2
             await wal.CommitAsync(key, data.Length).DefaultTimeout();
 
             // Assert
-            Assert.Equal(expected: [Mib, HeaderSize], actual: directory.SegmentFiles().Select(f => new FileInfo(f).Length));
+            Assert.Equal(expected: [Mib, HeaderSize], actual: directory.SegmentFiles().Select(f => DiskRecord.UsedLength(f)));
             Assert.Equal(expected: data, actual: await wal.ReadAllAsync(key));
         }
 
@@ -58,7 +58,7 @@ public sealed class SegmentSizeTests
         }
 
         await wal.AppendAsync(key, 15 * FillPayload, data.AsMemory(15 * FillPayload, lastPayload)).DefaultTimeout();
-        Assert.Equal(expected: [Mib - 100], actual: directory.SegmentFiles().Select(f => new FileInfo(f).Length));
+        Assert.Equal(expected: [Mib - 100], actual: directory.SegmentFiles().Select(f => DiskRecord.UsedLength(f)));
 
         // Act: a 64-byte payload makes a 160-byte record, which does not fit in the last 100 bytes
         await wal.AppendAsync(key, data.Length - 64, data.AsMemory(data.Length - 64)).DefaultTimeout();
@@ -66,7 +66,7 @@ public sealed class SegmentSizeTests
 
         // Assert: it went whole to segment 2; segment 1 kept its 100 free bytes
         string[] segments = directory.SegmentFiles();
-        Assert.Equal(expected: [Mib - 100, HeaderSize + 64 + HeaderSize], actual: segments.Select(f => new FileInfo(f).Length));
+        Assert.Equal(expected: [Mib - 100, HeaderSize + 64 + HeaderSize], actual: segments.Select(f => DiskRecord.UsedLength(f)));
         DiskRecord moved = DiskRecord.ReadSegment(segments[1])[0];
         Assert.Equal(expected: data.Length - 64, actual: moved.Value);
         Assert.Equal(expected: 64, actual: moved.Payload.Length);
@@ -89,7 +89,7 @@ public sealed class SegmentSizeTests
         await wal.CommitAsync(key, data.Length).DefaultTimeout();
 
         // Assert
-        Assert.Equal(expected: [Mib], actual: directory.SegmentFiles().Select(f => new FileInfo(f).Length));
+        Assert.Equal(expected: [Mib], actual: directory.SegmentFiles().Select(f => DiskRecord.UsedLength(f)));
         Assert.Equal(expected: data, actual: await wal.ReadAllAsync(key));
     }
 
@@ -122,7 +122,7 @@ public sealed class SegmentSizeTests
         Assert.True(segments.Length > 1);
         for (int i = 0; i < segments.Length; i++)
         {
-            long length = new FileInfo(segments[i]).Length;
+            long length = DiskRecord.UsedLength(segments[i]);
             List<DiskRecord> records = DiskRecord.ReadSegment(segments[i]);
             Assert.True(length <= Mib, $"{segments[i]} is {length} bytes");
             Assert.Equal(expected: length, actual: records.Sum(r => r.Size));

@@ -32,6 +32,14 @@ internal sealed class TempDirectory : IDisposable
 
     public string[] SegmentFiles() => [.. Directory.GetFiles(Path, "*.seg").Order(StringComparer.Ordinal)];
 
+    public string CheckpointFile => System.IO.Path.Combine(Path, "index.ckpt");
+
+    /// <summary>
+    /// Removes the checkpoint a clean close wrote, leaving the directory as a kill -9 would have (the next open
+    /// replays every segment).
+    /// </summary>
+    public void RemoveCheckpoint() => File.Delete(CheckpointFile);
+
     public void Dispose()
     {
         try
@@ -116,8 +124,11 @@ internal sealed record DiskRecord(
 
     public long Size => HeaderSize + Payload.Length;
 
+    /// <summary>The end of the last record of a segment (its preallocated rest is zeros).</summary>
+    public static long UsedLength(string path) => ReadSegment(path).Sum(r => r.Size);
+
     /// <summary>
-    /// Parses a segment from offset 0. Throws when the file does not decode, record after record, to its exact end:
+    /// Parses a segment from offset 0, up to the zeros that follow the last record in a preallocated file. Throws when the file does not decode, record after record, to its exact end:
     /// a header and payload written apart, or two records interleaved, cannot pass.
     /// </summary>
     public static List<DiskRecord> ReadSegment(string path)
@@ -128,6 +139,18 @@ internal sealed record DiskRecord(
         while (offset < file.Length)
         {
             ReadOnlySpan<byte> header = file.AsSpan((int)offset);
+            if (!header[..Math.Min(HeaderSize, header.Length)].ContainsAnyExcept((byte)0))
+            {
+                // The end of the records: everything after must be zeros too, or something was written astray.
+                int stray = header.IndexOfAnyExcept((byte)0);
+                if (stray >= 0)
+                {
+                    throw new InvalidDataException($"{path}: stray bytes at {offset + stray} after the last record at {offset}.");
+                }
+
+                break;
+            }
+
             if (header.Length < HeaderSize)
             {
                 throw new InvalidDataException($"{path}: {header.Length} stray bytes at {offset}.");

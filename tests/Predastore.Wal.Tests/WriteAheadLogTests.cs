@@ -216,7 +216,7 @@ public sealed class WriteAheadLogTests
         // Act + Assert
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => wal.AppendAsync(key, 0, new byte[100], canceled.Token).DefaultTimeout());
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => wal.CommitAsync(key, 0, canceled.Token).DefaultTimeout());
-        Assert.Equal(expected: 0, actual: new FileInfo(directory.SegmentFiles()[0]).Length);
+        Assert.Equal(expected: 0, actual: DiskRecord.UsedLength(directory.SegmentFiles()[0]));
     }
 
     private static async Task AssertRandomRangesAsync(WriteAheadLog wal, ShardKey key, byte[] reference, Random random, int reads)

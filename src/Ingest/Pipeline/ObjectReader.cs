@@ -113,9 +113,10 @@ internal sealed class ObjectReader
         try
         {
             int wanted = span.To - span.From;
-            if (!await TryReadDataCellsAsync(target, layout, span, buffer.Memory[..wanted], cancellationToken).ConfigureAwait(false))
+            bool[] failed = new bool[layout.TotalShards];
+            if (!await TryReadDataCellsAsync(target, layout, span, buffer.Memory[..wanted], failed, cancellationToken).ConfigureAwait(false))
             {
-                await ReconstructAsync(target, layout, codec, span, buffer.Memory, cancellationToken).ConfigureAwait(false);
+                await ReconstructAsync(target, layout, codec, span, buffer.Memory, failed, cancellationToken).ConfigureAwait(false);
             }
 
             return new BlockRead(buffer, wanted);
@@ -128,7 +129,7 @@ internal sealed class ObjectReader
     }
 
     /// <summary>The happy path: only the data cells the span covers, only the bytes it covers.</summary>
-    private async Task<bool> TryReadDataCellsAsync(ExtentTarget target, StripeLayout layout, BlockSpan span, Memory<byte> destination, CancellationToken cancellationToken)
+    private async Task<bool> TryReadDataCellsAsync(ExtentTarget target, StripeLayout layout, BlockSpan span, Memory<byte> destination, bool[] failed, CancellationToken cancellationToken)
     {
         int cellSize = layout.CellSizeOf(span.BlockLength);
         int firstCell = span.From / cellSize;
@@ -144,11 +145,19 @@ internal sealed class ObjectReader
         }
 
         bool[] results = await Task.WhenAll(reads).ConfigureAwait(false);
+        for (int i = 0; i < results.Length; i++)
+        {
+            failed[firstCell + i] = !results[i];
+        }
+
         return Array.TrueForAll(results, ok => ok);
     }
 
-    /// <summary>Degraded read: every cell of the block from whichever shards answer, then decode the data cells.</summary>
-    private async Task ReconstructAsync(ExtentTarget target, StripeLayout layout, ReedSolomon codec, BlockSpan span, Memory<byte> buffer, CancellationToken cancellationToken)
+    /// <summary>
+    /// Degraded read: every cell of the block from whichever shards answer, then decode the data cells. A shard that
+    /// just failed, or whose node is marked down, is not asked again: a hung node costs the block one time-out.
+    /// </summary>
+    private async Task ReconstructAsync(ExtentTarget target, StripeLayout layout, ReedSolomon codec, BlockSpan span, Memory<byte> buffer, bool[] failed, CancellationToken cancellationToken)
     {
         int cellSize = layout.CellSizeOf(span.BlockLength);
         long shardOffset = layout.ShardOffsetOf(span.Block);
@@ -157,7 +166,9 @@ internal sealed class ObjectReader
         for (int i = 0; i < shards.Length; i++)
         {
             shards[i] = buffer.Slice(i * cellSize, cellSize);
-            reads[i] = TryReadShardAsync(target, i, shardOffset, shards[i], cancellationToken);
+            reads[i] = failed[i] || !_cluster.IsHealthy(target.Placement[i])
+                ? Task.FromResult(false)
+                : TryReadShardAsync(target, i, shardOffset, shards[i], cancellationToken);
         }
 
         bool[] present = await Task.WhenAll(reads).ConfigureAwait(false);

@@ -130,6 +130,7 @@ internal sealed class UploadPipeline
 
             long shardLength = layout.ShardLength(size);
             await Task.WhenAll(uploads.Select(u => u.CommitAsync(shardLength, cancellationToken).AsTask())).ConfigureAwait(false);
+            QueueReplacement(target);
             committed = true;
             return new UploadResult(size, md5.GetHashAndReset(), checksum?.GetHeaderValue());
         }
@@ -186,6 +187,24 @@ internal sealed class UploadPipeline
         catch (ObjectDisposedException)
         {
             // The upload already finished; nothing is left to stop.
+        }
+    }
+
+    /// <summary>
+    /// An extent placed away from the ring (a node was down when it was written) is queued, durably, for the
+    /// repair worker to move back; its shards are durable by now and the manifest will record where they are.
+    /// </summary>
+    private void QueueReplacement(ExtentTarget target)
+    {
+        if (_cluster.Replacements is not { } queue)
+        {
+            return;
+        }
+
+        int[] intended = _cluster.IntendedPlacement(target.ObjectHash);
+        if (!intended.AsSpan().SequenceEqual(target.Placement))
+        {
+            queue.EnqueueReplacement(target.ObjectHash, target.DataId, intended, target.Placement, DateTimeOffset.UtcNow);
         }
     }
 

@@ -27,7 +27,14 @@ internal sealed class RequestBody : IDisposable
     /// <summary>The checksum the client asked for, computed by the pipeline as the body goes through.</summary>
     public IncrementalChecksum? Checksum { get; }
 
-    public static RequestBody Open(HttpRequest request, SigV4Context auth, long maxObjectSize)
+    /// <param name="request">The upload request.</param>
+    /// <param name="auth">Its verified signature, which says how the body is framed and signed.</param>
+    /// <param name="maxObjectSize">The largest body accepted.</param>
+    /// <param name="required">
+    /// The checksum a multipart upload's parts all carry: computed even when the request sends none, and a
+    /// request that sends another algorithm is refused.
+    /// </param>
+    public static RequestBody Open(HttpRequest request, SigV4Context auth, long maxObjectSize, ChecksumAlgorithm? required = null)
     {
         long? declared = auth.PayloadMode.IsStreaming()
             ? ParseLength(request.Headers["x-amz-decoded-content-length"], "x-amz-decoded-content-length")
@@ -46,8 +53,18 @@ internal sealed class RequestBody : IDisposable
         string? expected = null;
         if (ChecksumHeaders.TryGetRequestChecksum(request.Headers, out ChecksumAlgorithm algorithm, out string? value))
         {
+            if (required is { } upload && upload != algorithm)
+            {
+                throw S3Errors.InvalidRequest(
+                    $"The upload was created for {ChecksumHeaders.AlgorithmName(upload)} checksums; this part carries {ChecksumHeaders.AlgorithmName(algorithm)}.");
+            }
+
             checksum = new IncrementalChecksum(algorithm);
             expected = value;
+        }
+        else if (required is { } upload)
+        {
+            checksum = new IncrementalChecksum(upload);
         }
 
         return new RequestBody(PayloadReader.Open(request, auth), declared, checksum, expected);

@@ -102,7 +102,9 @@ internal sealed partial class S3Gateway
             return;
         }
 
-        ByteRange? range = ByteRange.Parse(exchange.Request.Headers.Range, manifest.Size);
+        ByteRange? range = exchange.Request.Query.ContainsKey("partNumber")
+            ? PartRange(exchange.Request, manifest, response)
+            : ByteRange.Parse(exchange.Request.Headers.Range, manifest.Size);
         WriteObjectHeaders(response, manifest, exchange.Request.Query);
         long start = range?.Start ?? 0;
         long length = range?.Length ?? manifest.Size;
@@ -130,6 +132,46 @@ internal sealed partial class S3Gateway
         await response.StartAsync(exchange.Aborted).ConfigureAwait(false);
         await _reader.CopyRangeAsync(manifest, start, length, response.Body, exchange.Aborted).ConfigureAwait(false);
         exchange.Bytes = length;
+    }
+
+    /// <summary>
+    /// The bytes of part N of a multipart object (<c>?partNumber=N</c>). An object stored by a single PUT has one
+    /// part, the whole object.
+    /// </summary>
+    private static ByteRange? PartRange(HttpRequest request, ObjectManifest manifest, HttpResponse response)
+    {
+        if (!string.IsNullOrEmpty(request.Headers.Range))
+        {
+            throw S3Errors.InvalidRequest("Cannot specify both Range header and partNumber query parameter.");
+        }
+
+        if (!int.TryParse(request.Query["partNumber"], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int partNumber)
+            || partNumber is < 1 or > MaxPartNumber)
+        {
+            throw S3Errors.InvalidArgument($"Part number must be an integer between 1 and {MaxPartNumber}, inclusive.");
+        }
+
+        bool multipart = manifest.Extents.Count > 0 && manifest.Extents[0].PartNumber > 0;
+        if (!multipart)
+        {
+            return partNumber == 1 ? null : throw InvalidPartNumber();
+        }
+
+        long start = 0;
+        foreach (Extent extent in manifest.Extents)
+        {
+            if (extent.PartNumber == partNumber)
+            {
+                response.Headers["x-amz-mp-parts-count"] = manifest.Extents.Count.ToString(System.Globalization.CultureInfo.InvariantCulture);
+                return extent.Size == 0 ? null : new ByteRange(start, extent.Size);
+            }
+
+            start += extent.Size;
+        }
+
+        throw InvalidPartNumber();
+
+        static S3Exception InvalidPartNumber() => new("InvalidPartNumber", "The requested partnumber is not satisfiable.", 416);
     }
 
     private async Task DeleteObjectAsync(Exchange exchange, S3Request request)

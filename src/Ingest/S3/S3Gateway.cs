@@ -116,6 +116,7 @@ internal sealed partial class S3Gateway
                 _ when HttpMethods.IsHead(method) => ("HeadBucket", HeadBucketAsync),
                 _ when HttpMethods.IsDelete(method) => ("DeleteBucket", DeleteBucketAsync),
                 _ when HttpMethods.IsGet(method) && query.ContainsKey("location") => ("GetBucketLocation", GetBucketLocationAsync),
+                _ when HttpMethods.IsGet(method) && query.ContainsKey("uploads") => ("ListMultipartUploads", ListMultipartUploadsAsync),
                 _ when HttpMethods.IsGet(method) && query["list-type"] == "2" => ("ListObjectsV2", ListObjectsV2Async),
                 _ when HttpMethods.IsGet(method) => ("ListObjects", ListObjectsV1Async),
                 _ when HttpMethods.IsPost(method) && query.ContainsKey("delete") => ("DeleteObjects", DeleteObjectsAsync),
@@ -124,9 +125,24 @@ internal sealed partial class S3Gateway
         }
 
         RejectUnsupported(query, s_objectSubresources);
+        bool copy = http.Headers.ContainsKey("x-amz-copy-source");
+        if (query.ContainsKey("uploadId"))
+        {
+            return method switch
+            {
+                _ when HttpMethods.IsPut(method) && copy => ("UploadPartCopy", UploadPartCopyAsync),
+                _ when HttpMethods.IsPut(method) => ("UploadPart", UploadPartAsync),
+                _ when HttpMethods.IsPost(method) => ("CompleteMultipartUpload", CompleteMultipartUploadAsync),
+                _ when HttpMethods.IsDelete(method) => ("AbortMultipartUpload", AbortMultipartUploadAsync),
+                _ when HttpMethods.IsGet(method) => ("ListParts", ListPartsAsync),
+                _ => throw S3Errors.MethodNotAllowed(method),
+            };
+        }
+
         return method switch
         {
-            _ when HttpMethods.IsPut(method) && http.Headers.ContainsKey("x-amz-copy-source") => throw S3Errors.NotImplemented("CopyObject"),
+            _ when HttpMethods.IsPost(method) && query.ContainsKey("uploads") => ("CreateMultipartUpload", CreateMultipartUploadAsync),
+            _ when HttpMethods.IsPut(method) && copy => throw S3Errors.NotImplemented("CopyObject"),
             _ when HttpMethods.IsPut(method) => ("PutObject", PutObjectAsync),
             _ when HttpMethods.IsGet(method) => ("GetObject", GetObjectAsync),
             _ when HttpMethods.IsHead(method) => ("HeadObject", HeadObjectAsync),
@@ -137,10 +153,10 @@ internal sealed partial class S3Gateway
 
     // Sub-resources this gateway does not serve yet: answered NotImplemented rather than mistaken for a plain request.
     private static readonly string[] s_bucketSubresources =
-        ["acl", "policy", "versioning", "versions", "cors", "lifecycle", "tagging", "website", "logging", "notification", "replication", "encryption", "object-lock", "uploads", "accelerate", "requestPayment", "ownershipControls", "publicAccessBlock", "analytics", "metrics", "inventory", "intelligent-tiering"];
+        ["acl", "policy", "versioning", "versions", "cors", "lifecycle", "tagging", "website", "logging", "notification", "replication", "encryption", "object-lock", "accelerate", "requestPayment", "ownershipControls", "publicAccessBlock", "analytics", "metrics", "inventory", "intelligent-tiering"];
 
     private static readonly string[] s_objectSubresources =
-        ["acl", "tagging", "uploads", "uploadId", "partNumber", "retention", "legal-hold", "torrent", "restore", "select", "attributes", "versionId"];
+        ["acl", "tagging", "retention", "legal-hold", "torrent", "restore", "select", "attributes", "versionId"];
 
     private static void RejectUnsupported(IQueryCollection query, string[] subresources)
     {

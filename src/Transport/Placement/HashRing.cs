@@ -68,24 +68,7 @@ public sealed class HashRing
         ArgumentOutOfRangeException.ThrowIfLessThan(objectHash.Length, 8, nameof(objectHash));
         ArgumentOutOfRangeException.ThrowIfLessThan(count, 1);
 
-        ulong start = BinaryPrimitives.ReadUInt64BigEndian(objectHash);
-        int index = Array.BinarySearch(_points, start);
-        if (index < 0)
-        {
-            index = ~index;
-        }
-
-        int distinctWanted = Math.Min(count, _distinctNodes);
-        var order = new List<int>(distinctWanted);
-        for (int step = 0; step < _points.Length && order.Count < distinctWanted; step++)
-        {
-            int owner = _owners[(index + step) % _points.Length];
-            if (!order.Contains(owner))
-            {
-                order.Add(owner);
-            }
-        }
-
+        List<int> order = WalkOrder(objectHash, Math.Min(count, _distinctNodes), static _ => true);
         var placement = new int[count];
         for (int i = 0; i < count; i++)
         {
@@ -93,5 +76,35 @@ public sealed class HashRing
         }
 
         return placement;
+    }
+
+    /// <summary>
+    /// Distinct nodes in the order the ring walk from the object hash meets them, only those <paramref name="eligible"/>
+    /// accepts, at most <paramref name="limit"/>. Failover takes its substitutes from here, so a shard whose node is
+    /// down goes to the next healthy node on the ring.
+    /// </summary>
+    public List<int> WalkOrder(ReadOnlySpan<byte> objectHash, int limit, Func<int, bool> eligible)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(objectHash.Length, 8, nameof(objectHash));
+        ArgumentNullException.ThrowIfNull(eligible);
+        ulong start = BinaryPrimitives.ReadUInt64BigEndian(objectHash);
+        int index = Array.BinarySearch(_points, start);
+        if (index < 0)
+        {
+            index = ~index;
+        }
+
+        var order = new List<int>(Math.Min(limit, _distinctNodes));
+        var seen = new HashSet<int>();
+        for (int step = 0; step < _points.Length && order.Count < limit && seen.Count < _distinctNodes; step++)
+        {
+            int owner = _owners[(index + step) % _points.Length];
+            if (seen.Add(owner) && eligible(owner))
+            {
+                order.Add(owner);
+            }
+        }
+
+        return order;
     }
 }

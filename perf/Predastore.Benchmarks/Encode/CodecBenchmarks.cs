@@ -1,0 +1,201 @@
+using BenchmarkDotNet.Attributes;
+using Predastore.Encode;
+
+namespace Predastore.Benchmarks.Encode;
+
+/// <summary>
+/// Issue 3's comparison: our Reed-Solomon codec (the kernel the CPU selects) against Debian's ISA-L and a plain
+/// memory copy, on the same warm buffers in the same run: encode and data-only reconstruction of one lost data shard.
+/// </summary>
+/// <remarks>
+/// GB/s counts data-shard bytes in (K × cell) per operation for every method, memcpy included (it copies each data
+/// cell once). <c>perf/codec.sh</c> runs this suite with <see cref="CodecReconstruct2Benchmarks"/> and summarizes.
+/// The setup checks that ISA-L and we write identical parity and both rebuild the original data.
+/// </remarks>
+[CodecColumns]
+public class CodecBenchmarks : IDisposable
+{
+    private CodecStripe _stripe = null!;
+    private OurCodec _ours = null!;
+    private IsaLCodec? _isaL;
+
+    [ParamsSource(nameof(Cases))]
+    // BenchmarkDotNet's ExecutionValidator runs the setup once without filling parameters: give it a real shape.
+    public CodecCase Case { get; set; } = new(4, 2, 64 * 1024);
+
+    public static IEnumerable<CodecCase> Cases() => CodecCase.All();
+
+    [GlobalSetup]
+    public void Setup()
+    {
+        _stripe = new CodecStripe(Case);
+        _ours = new OurCodec(_stripe, new ReedSolomon(Case.DataShards, Case.ParityShards));
+        _isaL = CodecSetup.CreateIsaL(_stripe);
+        CodecSetup.Check(_stripe, _ours, _isaL, lost: 1);
+    }
+
+    [GlobalCleanup]
+    public void Dispose()
+    {
+        _isaL?.Dispose();
+        _stripe.Dispose();
+        GC.SuppressFinalize(this);
+    }
+
+    [Benchmark]
+    public void Encode() => _ours.Encode();
+
+    [Benchmark]
+    public void EncodeIsaL() => IsaLOrThrow().Encode();
+
+    [Benchmark]
+    public void Reconstruct1() => _ours.Reconstruct();
+
+    [Benchmark]
+    public void Reconstruct1IsaL() => IsaLOrThrow().Reconstruct();
+
+    [Benchmark]
+    public void Memcpy()
+    {
+        Memory<byte>[] parity = _stripe.Parity;
+        ReadOnlyMemory<byte>[] data = _stripe.Data;
+        for (int j = 0; j < data.Length; j++)
+        {
+            data[j].Span.CopyTo(parity[j % parity.Length].Span);
+        }
+    }
+
+    private IsaLCodec IsaLOrThrow() => _isaL ?? throw new InvalidOperationException(IsaL.Missing);
+}
+
+/// <summary>Data-only reconstruction of two lost data shards (codes with M ≥ 2), ours against ISA-L.</summary>
+[CodecColumns]
+public class CodecReconstruct2Benchmarks : IDisposable
+{
+    private CodecStripe _stripe = null!;
+    private OurCodec _ours = null!;
+    private IsaLCodec? _isaL;
+
+    [ParamsSource(nameof(Cases))]
+    // BenchmarkDotNet's ExecutionValidator runs the setup once without filling parameters: give it a real shape.
+    public CodecCase Case { get; set; } = new(4, 2, 64 * 1024);
+
+    public static IEnumerable<CodecCase> Cases() => CodecCase.All().Where(c => c.ParityShards >= 2);
+
+    [GlobalSetup]
+    public void Setup()
+    {
+        _stripe = new CodecStripe(Case);
+        _ours = new OurCodec(_stripe, new ReedSolomon(Case.DataShards, Case.ParityShards));
+        _isaL = CodecSetup.CreateIsaL(_stripe);
+        CodecSetup.Check(_stripe, _ours, _isaL, lost: 2);
+    }
+
+    [GlobalCleanup]
+    public void Dispose()
+    {
+        _isaL?.Dispose();
+        _stripe.Dispose();
+        GC.SuppressFinalize(this);
+    }
+
+    [Benchmark]
+    public void Reconstruct2() => _ours.Reconstruct();
+
+    [Benchmark]
+    public void Reconstruct2IsaL() => (_isaL ?? throw new InvalidOperationException(IsaL.Missing)).Reconstruct();
+}
+
+/// <summary>
+/// Each kernel on its own (forced), the scalar oracle as the reference: how much each instruction set buys.
+/// </summary>
+[CodecColumns]
+public class GfKernelBenchmarks : IDisposable
+{
+    private CodecStripe _stripe = null!;
+    private OurCodec _ours = null!;
+
+    [ParamsSource(nameof(Cases))]
+    // BenchmarkDotNet's ExecutionValidator runs the setup once without filling parameters: give it a real shape.
+    public CodecCase Case { get; set; } = new(4, 2, 64 * 1024);
+
+    [ParamsSource(nameof(Kernels))]
+    public string Kernel { get; set; } = nameof(GfKernel.Scalar);
+
+    public static IEnumerable<CodecCase> Cases() => [new CodecCase(4, 2, 64 * 1024), new CodecCase(10, 4, 64 * 1024)];
+
+    public static IEnumerable<string> Kernels() =>
+        Enum.GetValues<GfKernel>().Where(GfKernels.IsSupported).Select(k => k.ToString());
+
+    [GlobalSetup]
+    public void Setup()
+    {
+        _stripe = new CodecStripe(Case);
+        _ours = new OurCodec(_stripe, new ReedSolomon(Case.DataShards, Case.ParityShards, Enum.Parse<GfKernel>(Kernel)));
+        _ours.PrepareReconstruct(1);
+    }
+
+    [GlobalCleanup]
+    public void Dispose()
+    {
+        _stripe.Dispose();
+        GC.SuppressFinalize(this);
+    }
+
+    [Benchmark]
+    public void Encode() => _ours.Encode();
+
+    [Benchmark]
+    public void Reconstruct1() => _ours.Reconstruct();
+}
+
+internal static class CodecSetup
+{
+    /// <summary>ISA-L for the stripe, or null (and a clear message on the console) when libisal2 is missing.</summary>
+    public static IsaLCodec? CreateIsaL(CodecStripe stripe)
+    {
+        if (IsaL.Missing is { } missing)
+        {
+            Console.WriteLine($"// {missing}");
+            return null;
+        }
+
+        return new IsaLCodec(stripe);
+    }
+
+    /// <summary>Identical parity from both libraries, and both rebuild the lost data, before anything is timed.</summary>
+    public static void Check(CodecStripe stripe, OurCodec ours, IsaLCodec? isaL, int lost)
+    {
+        ours.Encode();
+        byte[][] parity = [.. stripe.Parity.Select(p => p.ToArray())];
+        byte[][] data = stripe.SnapshotData();
+        if (isaL is not null)
+        {
+            isaL.Encode();
+            for (int p = 0; p < parity.Length; p++)
+            {
+                if (!parity[p].AsSpan().SequenceEqual(stripe.Parity[p].Span))
+                {
+                    throw new InvalidOperationException($"ISA-L and Predastore disagree on parity {p} of {stripe.Shape}.");
+                }
+            }
+
+            isaL.PrepareReconstruct(lost);
+            Erase(stripe, lost);
+            isaL.Reconstruct();
+            stripe.CheckData(data, "ISA-L reconstruct");
+        }
+
+        Erase(stripe, lost);
+        ours.PrepareReconstruct(lost);
+        stripe.CheckData(data, "Predastore reconstruct");
+    }
+
+    private static void Erase(CodecStripe stripe, int lost)
+    {
+        for (int i = 0; i < lost; i++)
+        {
+            stripe.Shards[i].Span.Fill(0xEE);
+        }
+    }
+}
