@@ -226,7 +226,9 @@ internal static unsafe class GfKernels
     {
         nuint width = (nuint)TOps.ByteCount;
         nuint offset = 0;
-        if (TOps.Unroll > 1)
+
+        // One or two outputs leave room for the two-vector step's second set of accumulators even in 16 registers.
+        if (TOps.Unroll > 1 || TGroup.Count <= 2)
         {
             for (; offset + (2 * width) <= length; offset += 2 * width)
             {
@@ -409,7 +411,8 @@ internal static unsafe class GfKernels
     }
 
     // Two consecutive vectors of the same outputs: each input pointer and coefficient table is fetched once for both,
-    // which halves the loop's overhead per byte. Only for kernels whose Unroll is 2 (enough registers).
+    // which halves the loop's overhead per byte. Only where the registers hold it: kernels whose Unroll is 2, or
+    // groups of at most two outputs.
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void ApplyGroup2<TOps, TVector, TGroup>(in KernelLoop loop, int first, nuint offset)
         where TOps : struct, IGfVectorOps<TVector>

@@ -65,6 +65,12 @@ internal sealed class GatewayServer : IAsyncDisposable
 
     public bool CredentialsGenerated { get; }
 
+    // Internal for testing.
+    internal MetadataStore Metadata => _metadata;
+
+    // Internal for testing.
+    internal IReadOnlyList<HealthTrackedNode> Nodes => _nodes;
+
     public static async Task<GatewayServer> StartAsync(ClusterSettings settings, ClusterGatewayOptions options, CancellationToken cancellationToken = default)
     {
         string data = Path.GetFullPath(options.DataDirectory);

@@ -4,7 +4,6 @@ using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Diagnostics.CodeAnalysis;
 using System.IO.Hashing;
-using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Win32.SafeHandles;
@@ -53,7 +52,14 @@ public sealed class WriteAheadLog : IAsyncDisposable
     // Readers look segments up without the index lock; the writer adds one on each roll.
     private readonly ConcurrentDictionary<int, Segment> _segments = new();
 
-    private readonly Channel<WriteRequest> _queue;
+    // The queue to the writer: producers enqueue and set _work; the writer drains. _slots bounds it (backpressure:
+    // a full queue makes AppendAsync wait for room instead of buffering without bound). _producers counts callers
+    // between their disposed check and their enqueue, so DisposeAsync closes the queue only once none is left.
+    private readonly ConcurrentQueue<WriteRequest> _queue = new();
+    private readonly ManualResetEventSlim _work = new(false, spinCount: 0);
+    private readonly SemaphoreSlim _slots = new(QueueCapacity, QueueCapacity);
+    private int _producers;
+    private volatile bool _closed;
     private readonly Thread _writer;
     private readonly TaskCompletionSource _writerExited = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
@@ -104,13 +110,6 @@ public sealed class WriteAheadLog : IAsyncDisposable
         _tailLength = state.TailLength;
         _stagedOffset = state.TailLength;
         _nextSequence = state.NextSequence;
-        _queue = Channel.CreateBounded<WriteRequest>(new BoundedChannelOptions(QueueCapacity)
-        {
-            SingleReader = true,
-            SingleWriter = false,
-            FullMode = BoundedChannelFullMode.Wait,
-            AllowSynchronousContinuations = false,
-        });
 
         // A dedicated thread, not a pool task: the writer blocks in write and fdatasync, and must not starve the
         // pool that runs the uploads feeding it.
@@ -174,7 +173,7 @@ public sealed class WriteAheadLog : IAsyncDisposable
             return ValueTask.CompletedTask;
         }
 
-        return EnqueueAsync(new WriteRequest(RequestKind.Append, key, shardOffset, payload, cancellationToken), cancellationToken);
+        return EnqueueAsync(WriteRequest.Rent(RequestKind.Append, key, shardOffset, payload, cancellationToken), cancellationToken);
     }
 
     /// <summary>
@@ -191,7 +190,7 @@ public sealed class WriteAheadLog : IAsyncDisposable
         }
 
         ArgumentOutOfRangeException.ThrowIfNegative(shardLength);
-        return EnqueueAsync(new WriteRequest(RequestKind.Commit, key, shardLength, ReadOnlyMemory<byte>.Empty, cancellationToken), cancellationToken);
+        return EnqueueAsync(WriteRequest.Rent(RequestKind.Commit, key, shardLength, ReadOnlyMemory<byte>.Empty, cancellationToken), cancellationToken);
     }
 
     /// <summary>
@@ -205,7 +204,7 @@ public sealed class WriteAheadLog : IAsyncDisposable
             return ValueTask.FromCanceled(cancellationToken);
         }
 
-        return EnqueueAsync(new WriteRequest(RequestKind.Delete, key, 0, ReadOnlyMemory<byte>.Empty, cancellationToken), cancellationToken);
+        return EnqueueAsync(WriteRequest.Rent(RequestKind.Delete, key, 0, ReadOnlyMemory<byte>.Empty, cancellationToken), cancellationToken);
     }
 
     /// <summary>
@@ -384,7 +383,13 @@ public sealed class WriteAheadLog : IAsyncDisposable
 
             // A CompactAsync caller may still be between copies; let it finish or fail before the queue closes.
             await _compactionGate.WaitAsync().ConfigureAwait(false);
-            _queue.Writer.TryComplete();
+            while (Volatile.Read(ref _producers) != 0)
+            {
+                await Task.Delay(1).ConfigureAwait(false);
+            }
+
+            _closed = true;
+            _work.Set();
             await _writerExited.Task.ConfigureAwait(false);
             await _checkpointChain.ConfigureAwait(false);
 
@@ -432,23 +437,68 @@ public sealed class WriteAheadLog : IAsyncDisposable
         }
     }
 
-    private async ValueTask EnqueueAsync(WriteRequest request, CancellationToken cancellationToken)
+    /// <summary>
+    /// Queues <paramref name="request"/> and returns what completes when it is durable (or fails). Allocates nothing
+    /// unless the queue is full.
+    /// </summary>
+    private ValueTask EnqueueAsync(WriteRequest request, CancellationToken cancellationToken)
     {
-        ThrowIfUnusable();
-        if (!_queue.Writer.TryWrite(request))
+        Interlocked.Increment(ref _producers);
+        bool queued = false;
+        try
         {
-            try
+            if (Volatile.Read(ref _disposed) != 0)
             {
-                await _queue.Writer.WriteAsync(request, cancellationToken).ConfigureAwait(false);
+                return ValueTask.FromException(new ObjectDisposedException(GetType().FullName));
             }
-            catch (ChannelClosedException)
+
+            if (_failure is { } failure)
             {
-                ThrowHelper.ThrowDisposed(this);
+                return ValueTask.FromException(ThrowHelper.CreateWalFailed(failure));
+            }
+
+            if (!_slots.Wait(0, CancellationToken.None))
+            {
+                queued = true; // the slow path owns the request and the producer count from here
+                return EnqueueWhenRoomAsync(request, cancellationToken);
+            }
+
+            queued = true;
+            _queue.Enqueue(request);
+            _work.Set();
+        }
+        finally
+        {
+            if (!queued)
+            {
+                request.ReturnUnused();
+                Interlocked.Decrement(ref _producers);
             }
         }
 
+        Interlocked.Decrement(ref _producers);
+
         // Once queued, the request is the writer's until it completes: the payload may be on its way to disk.
-        await request.Completion.Task.ConfigureAwait(false);
+        return request.Task;
+    }
+
+    private async ValueTask EnqueueWhenRoomAsync(WriteRequest request, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await _slots.WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            request.ReturnUnused();
+            Interlocked.Decrement(ref _producers);
+            throw;
+        }
+
+        _queue.Enqueue(request);
+        _work.Set();
+        Interlocked.Decrement(ref _producers);
+        await request.Task.ConfigureAwait(false);
     }
 
     /// <summary>
@@ -562,19 +612,34 @@ public sealed class WriteAheadLog : IAsyncDisposable
     {
         try
         {
-            ChannelReader<WriteRequest> reader = _queue.Reader;
-            while (WaitForRequests(reader))
+            while (true)
             {
+                // Reset before draining: a producer that enqueues after the drain sets the event again.
+                _work.Reset();
                 _batch.Clear();
-                while (_batch.Count < QueueCapacity && reader.TryRead(out WriteRequest? request))
+                while (_batch.Count < QueueCapacity && _queue.TryDequeue(out WriteRequest? request))
                 {
                     _batch.Add(request);
                 }
 
+                if (_batch.Count == 0)
+                {
+                    if (_closed && _queue.IsEmpty)
+                    {
+                        break;
+                    }
+
+                    // The writer owns this thread, so blocking here is the point: it sleeps until there is work.
+                    _work.Wait();
+                    continue;
+                }
+
+                int count = _batch.Count;
                 ProcessBatch(_batch);
+                _batch.Clear();
+                _slots.Release(count);
             }
 
-            _batch.Clear();
             _writerExited.TrySetResult();
         }
         catch (Exception ex)
@@ -582,13 +647,6 @@ public sealed class WriteAheadLog : IAsyncDisposable
             // Not reached in practice (ProcessBatch contains its failures); surfaces through DisposeAsync if it is.
             _writerExited.TrySetException(ex);
         }
-    }
-
-    private static bool WaitForRequests(ChannelReader<WriteRequest> reader)
-    {
-        // The writer owns this thread, so blocking here is the point: it sleeps until there is work.
-        ValueTask<bool> wait = reader.WaitToReadAsync();
-        return wait.IsCompletedSuccessfully ? wait.Result : wait.AsTask().GetAwaiter().GetResult();
     }
 
     private void ProcessBatch(List<WriteRequest> batch)
@@ -633,19 +691,19 @@ public sealed class WriteAheadLog : IAsyncDisposable
 
             if (request.Rejection is { } rejection)
             {
-                request.Completion.TrySetException(rejection);
+                request.SetException(rejection);
             }
             else if (request.Skipped)
             {
-                request.Completion.TrySetCanceled(request.CancellationToken);
+                request.SetCanceled();
             }
             else if (failure is not null)
             {
-                request.Completion.TrySetException(ThrowHelper.CreateWalFailed(failure));
+                request.SetException(ThrowHelper.CreateWalFailed(failure));
             }
             else
             {
-                request.Completion.TrySetResult();
+                request.SetResult();
             }
         }
     }
@@ -969,13 +1027,13 @@ public sealed class WriteAheadLog : IAsyncDisposable
             long size = Checkpoint.Write(_directory, snapshot);
             Volatile.Write(ref _lastCheckpointSize, size);
             WalLog.CheckpointWritten(_logger, snapshot.Committed.Length, size, Segment.FileNameOf(snapshot.Position.SegmentId), snapshot.Position.Offset);
-            completion?.ForEach(r => r.Completion.TrySetResult());
+            completion?.ForEach(r => r.SetResult());
         }
         catch (Exception ex)
         {
             // Not fatal: the older checkpoint (or none) still leads to the same index, with more replay.
             WalLog.CheckpointFailed(_logger, ex);
-            completion?.ForEach(r => r.Completion.TrySetException(ex));
+            completion?.ForEach(r => r.SetException(ex));
         }
     }
 
@@ -1117,7 +1175,7 @@ public sealed class WriteAheadLog : IAsyncDisposable
 
             // Only a durable checkpoint taken after the copies were published may stop pointing at the segment:
             // replay from an older one still needs it.
-            await EnqueueAsync(new WriteRequest(RequestKind.Checkpoint, default, 0, ReadOnlyMemory<byte>.Empty, CancellationToken.None), CancellationToken.None)
+            await EnqueueAsync(WriteRequest.Rent(RequestKind.Checkpoint, default, 0, ReadOnlyMemory<byte>.Empty, CancellationToken.None), CancellationToken.None)
                 .ConfigureAwait(false);
             lock (_indexLock)
             {
@@ -1184,10 +1242,8 @@ public sealed class WriteAheadLog : IAsyncDisposable
                     filled += size;
                 }
 
-                var request = new WriteRequest(RequestKind.Copy, key, source.Id, buffer.AsMemory(0, filled), CancellationToken.None)
-                {
-                    CopySourceOffsets = [.. batch],
-                };
+                WriteRequest request = WriteRequest.Rent(RequestKind.Copy, key, source.Id, buffer.AsMemory(0, filled), CancellationToken.None);
+                request.CopySourceOffsets = [.. batch];
                 await EnqueueAsync(request, CancellationToken.None).ConfigureAwait(false);
                 records += batch.Count;
                 bytes += filled;

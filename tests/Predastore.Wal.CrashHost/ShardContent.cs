@@ -14,10 +14,12 @@ public static class ShardContent
         return new ShardKey(hash, dataId, (uint)random.Next(6));
     }
 
-    /// <summary>1 byte to 300 000 bytes, determined by the key.</summary>
+    /// <summary>1 byte to 300 000 bytes, determined by the key (not by GetHashCode, which differs per process).</summary>
     public static byte[] For(ShardKey key)
     {
-        var random = new Random(key.GetHashCode());
+        byte[] bytes = new byte[ShardKey.Size];
+        key.WriteTo(bytes);
+        var random = new Random(BitConverter.ToInt32(bytes, 0) ^ (int)key.ShardIndex);
         byte[] data = new byte[random.Next(1, 300_000)];
         random.NextBytes(data);
         return data;

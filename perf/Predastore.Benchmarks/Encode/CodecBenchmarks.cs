@@ -107,6 +107,47 @@ public class CodecReconstruct2Benchmarks : IDisposable
 }
 
 /// <summary>
+/// The fallback the issue sets a floor for: on a CPU without GFNI or AVX-512 our AVX2 kernel must beat ISA-L's AVX2
+/// kernel. Both are forced here; <c>perf/codec.sh</c> runs this suite with AVX-512 disabled in the runtime
+/// (<c>DOTNET_EnableAVX512F=0</c>) so our kernel compiles as on such a CPU (16 ymm registers, no ternary logic).
+/// </summary>
+[CodecColumns]
+public class CodecAvx2Benchmarks : IDisposable
+{
+    private CodecStripe _stripe = null!;
+    private OurCodec _ours = null!;
+    private IsaLCodec? _isaL;
+
+    [ParamsSource(nameof(Cases))]
+    public CodecCase Case { get; set; } = new(2, 1, 1024 * 1024);
+
+    public static IEnumerable<CodecCase> Cases() => [new CodecCase(2, 1, 1024 * 1024), new CodecCase(3, 2, 1024 * 1024)];
+
+    [GlobalSetup]
+    public void Setup()
+    {
+        _stripe = new CodecStripe(Case);
+        _ours = new OurCodec(_stripe, new ReedSolomon(Case.DataShards, Case.ParityShards, GfKernel.Vector256));
+        _isaL = CodecSetup.CreateIsaL(_stripe);
+        CodecSetup.Check(_stripe, _ours, _isaL, lost: 1);
+    }
+
+    [GlobalCleanup]
+    public void Dispose()
+    {
+        _isaL?.Dispose();
+        _stripe.Dispose();
+        GC.SuppressFinalize(this);
+    }
+
+    [Benchmark]
+    public void EncodeAvx2() => _ours.Encode();
+
+    [Benchmark]
+    public void EncodeAvx2IsaL() => (_isaL ?? throw new InvalidOperationException(IsaL.Missing)).EncodeAvx2();
+}
+
+/// <summary>
 /// Each kernel on its own (forced), the scalar oracle as the reference: how much each instruction set buys.
 /// </summary>
 [CodecColumns]

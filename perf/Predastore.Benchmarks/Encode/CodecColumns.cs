@@ -95,14 +95,14 @@ internal sealed class CodecColumn : IColumn
 
     private static string MethodName(BenchmarkCase benchmarkCase) => benchmarkCase.Descriptor.WorkloadMethod.Name;
 
-    private static bool IsOurs(string method) =>
-        method is "Encode" or "Reconstruct1" or "Reconstruct2";
+    private static bool IsOurs(string method) => method != "Memcpy" && !method.EndsWith("IsaL", StringComparison.Ordinal);
 
     private bool Matters(Summary summary, BenchmarkCase benchmarkCase) => _kind switch
     {
         CodecColumnKind.GigabytesPerSecond => true,
         CodecColumnKind.VersusScalar => Kernel(benchmarkCase) is not null,
-        CodecColumnKind.VersusAnchor => Kernel(benchmarkCase) is null && IsOurs(MethodName(benchmarkCase)),
+        CodecColumnKind.VersusAnchor => Kernel(benchmarkCase) is null && GetCase(benchmarkCase) is { } shape
+            && CodecAnchors.Find(shape, MethodName(benchmarkCase)) is not null,
         _ => Kernel(benchmarkCase) is null,
     };
 

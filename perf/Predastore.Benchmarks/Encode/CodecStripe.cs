@@ -105,6 +105,9 @@ internal sealed unsafe class IsaLCodec : IDisposable
 
     public void Encode() => IsaL.EncodeData(_stripe.Shape.CellBytes, _k, _stripe.Shape.ParityShards, _encodeTables, _data, _parity);
 
+    public void EncodeAvx2() =>
+        IsaL.EncodeDataAvx2(_stripe.Shape.CellBytes, _k, _stripe.Shape.ParityShards, _encodeTables, _data, _parity);
+
     /// <summary>
     /// Caches the decode tables for losing data shards [0, lost), as ISA-L's own examples do: the first K surviving
     /// shards' rows of the encoding matrix, inverted; the inverse's rows for the lost shards rebuild them.

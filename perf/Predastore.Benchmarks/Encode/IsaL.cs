@@ -36,6 +36,10 @@ internal static unsafe partial class IsaL
     [LibraryImport(Library, EntryPoint = "ec_encode_data")]
     public static partial void EncodeData(int length, int k, int rows, byte* tables, byte** data, byte** coding);
 
+    /// <summary>The AVX2 kernel of <see cref="EncodeData"/>, called directly: the path a CPU without AVX-512 takes.</summary>
+    [LibraryImport(Library, EntryPoint = "ec_encode_data_avx2")]
+    public static partial void EncodeDataAvx2(int length, int k, int rows, byte* tables, byte** data, byte** coding);
+
     /// <summary>The (m)×k systematic Cauchy encoding matrix, m = K + M.</summary>
     [LibraryImport(Library, EntryPoint = "gf_gen_cauchy1_matrix")]
     public static partial void GenerateCauchyMatrix(byte* matrix, int m, int k);

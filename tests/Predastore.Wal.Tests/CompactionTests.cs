@@ -1,0 +1,153 @@
+// Deletes write tombstones; compaction copies the live records of mostly-dead sealed segments to the tail,
+// repoints the index, checkpoints, and deletes the segment, giving the space back, while reads and writes go on.
+// Nothing live is lost, and nothing deleted comes back: not after a reopen from the checkpoint, and not after a
+// full rebuild without one (tombstones are kept while older records of their shard may exist elsewhere).
+namespace Predastore.Wal.Tests;
+
+public sealed class CompactionTests
+{
+    private const long SegmentSize = 1024 * 1024;
+
+    [Fact]
+    public async Task CompactAsync_MostlyDeletedSegments_GivesSpaceBackAndKeepsLiveShards()
+    {
+        // Arrange: ~4.5 MiB of shards over 5+ segments, then 80% of them deleted
+        using var directory = new TempDirectory();
+        var options = new WalOptions { Directory = directory.Path, SegmentSize = SegmentSize, CompactionInterval = TimeSpan.Zero };
+        var random = new Random(81);
+        var live = new Dictionary<ShardKey, byte[]>();
+        var deleted = new List<ShardKey>();
+        long before;
+        await using (WriteAheadLog wal = WriteAheadLog.Open(options))
+        {
+            for (int i = 0; i < 45; i++)
+            {
+                ShardKey key = Keys.Random(random);
+                byte[] data = Bytes.Random(random, 100_000);
+                await wal.WriteShardAsync(key, data);
+                live[key] = data;
+            }
+
+            foreach (ShardKey key in live.Keys.Where((_, i) => i % 5 != 0).ToList())
+            {
+                await wal.DeleteAsync(key).DefaultTimeout();
+                live.Remove(key);
+                deleted.Add(key);
+            }
+
+            before = DiskBytes(directory);
+            int segmentsBefore = directory.SegmentFiles().Length;
+
+            // Act
+            int compacted = await wal.CompactAsync().DefaultTimeout();
+
+            // Assert: segments went, the space with them, and every live shard reads the same
+            Assert.True(compacted >= 3, $"{compacted} segments compacted");
+            // (The copies may have opened one new segment at the tail.)
+            Assert.True(directory.SegmentFiles().Length <= segmentsBefore - compacted + 1);
+            Assert.True(DiskBytes(directory) < before / 2, $"{before} → {DiskBytes(directory)} bytes on disk");
+            await CheckpointTests.AssertShardsAsync(wal, live);
+            Assert.Equal(expected: 0, actual: wal.CorruptionsDetected);
+        }
+
+        // Assert: the same after a reopen from the checkpoint, and after a full rebuild
+        await using (WriteAheadLog reopened = WriteAheadLog.Open(options))
+        {
+            await CheckpointTests.AssertShardsAsync(reopened, live);
+        }
+
+        directory.RemoveCheckpoint();
+        var logger = new ListLogger();
+        await using WriteAheadLog rebuilt = WriteAheadLog.Open(options, logger);
+        Assert.True(logger.HasEvent("CheckpointUnusable"));
+        await CheckpointTests.AssertShardsAsync(rebuilt, live);
+        Assert.All(deleted, key => Assert.False(rebuilt.TryGetLength(key, out _)));
+    }
+
+    [Fact]
+    public async Task CompactAsync_WhileUploadsAndReadsContinue_EveryReadCorrectAndNothingLost()
+    {
+        // Arrange: a background compactor every 10 ms, 4 uploaders that delete two of every three shards they
+        // write, and 2 readers reading random ranges of random live shards
+        using var directory = new TempDirectory();
+        var options = new WalOptions
+        {
+            Directory = directory.Path,
+            SegmentSize = 128 * 1024,
+            MaxRecordPayload = 16 * 1024,
+            CompactionInterval = TimeSpan.FromMilliseconds(10),
+        };
+        var live = new System.Collections.Concurrent.ConcurrentDictionary<ShardKey, byte[]>();
+        var logger = new ListLogger();
+        // Runs for at least a second and until the compactor has deleted three segments (bounded at 15 s).
+        using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(15));
+        await using (WriteAheadLog wal = WriteAheadLog.Open(options, logger))
+        {
+            // Act
+            Task[] uploaders = [.. Enumerable.Range(0, 4).Select(w => Task.Run(async () =>
+            {
+                var random = new Random(w);
+                for (int i = 0; !stop.IsCancellationRequested; i++)
+                {
+                    ShardKey key = Keys.Random(random);
+                    byte[] data = Bytes.Random(random, random.Next(1, 60_000));
+                    await wal.WriteShardAsync(key, data, chunk: 20_000);
+                    if (i % 3 == 0)
+                    {
+                        live[key] = data;
+                    }
+                    else
+                    {
+                        await wal.DeleteAsync(key).DefaultTimeout();
+                    }
+                }
+            }))];
+            Task[] readers = [.. Enumerable.Range(0, 2).Select(r => Task.Run(async () =>
+            {
+                var random = new Random(100 + r);
+                while (!stop.IsCancellationRequested)
+                {
+                    KeyValuePair<ShardKey, byte[]>[] snapshot = [.. live];
+                    if (snapshot.Length == 0)
+                    {
+                        await Task.Yield();
+                        continue;
+                    }
+
+                    (ShardKey key, byte[] data) = snapshot[random.Next(snapshot.Length)];
+                    int offset = random.Next(data.Length);
+                    byte[] buffer = new byte[random.Next(1, 50_000)];
+                    int read = await wal.ReadAsync(key, offset, buffer).DefaultTimeout();
+                    Assert.Equal(expected: Math.Min(buffer.Length, data.Length - offset), actual: read);
+                    Assert.True(buffer.AsSpan(0, read).SequenceEqual(data.AsSpan(offset, read)), "a read during compaction returned wrong bytes");
+                }
+            }))];
+            Task watcher = Task.Run(async () =>
+            {
+                await Task.Delay(1000);
+                while (logger.Entries.Count(e => e.EventId.Name == "SegmentCompacted") < 3 && !stop.IsCancellationRequested)
+                {
+                    await Task.Delay(20);
+                }
+
+                await stop.CancelAsync();
+            });
+            await Task.WhenAll([.. uploaders, .. readers, watcher]).DefaultTimeout();
+
+            // Assert
+            Assert.True(
+                logger.HasEvent("SegmentCompacted"),
+                $"the background compactor never compacted a segment; {live.Count} live shards, segments {string.Join(", ", directory.SegmentFiles().Select(Path.GetFileName))}; {string.Join(" | ", logger.Entries.Where(e => e.Level >= Microsoft.Extensions.Logging.LogLevel.Information).Select(e => e.Message).Take(10))}");
+            Assert.False(logger.HasEvent("CompactionFailed"));
+            Assert.Equal(expected: 0, actual: wal.CorruptionsDetected);
+            await CheckpointTests.AssertShardsAsync(wal, new Dictionary<ShardKey, byte[]>(live));
+        }
+
+        await using WriteAheadLog reopened = WriteAheadLog.Open(new WalOptions { Directory = directory.Path, SegmentSize = 128 * 1024, MaxRecordPayload = 16 * 1024, CompactionInterval = TimeSpan.Zero });
+        await CheckpointTests.AssertShardsAsync(reopened, new Dictionary<ShardKey, byte[]>(live));
+    }
+
+    /// <summary>Bytes the segments and the checkpoint hold on disk (segments are preallocated whole).</summary>
+    private static long DiskBytes(TempDirectory directory) =>
+        Directory.GetFiles(directory.Path).Sum(f => new FileInfo(f).Length);
+}
