@@ -26,15 +26,19 @@ echo "fio: sequential writes with fdatasync after each write, then warm sequenti
 fio_w1m=$(fio_bw write --rw=write --bs=1M --size=256M --fdatasync=1 --filename=seq1m)
 fio_w64k=$(fio_bw write --rw=write --bs=64k --size=256M --fdatasync=1 --filename=seq64k)
 fio_r1m=$(fio_bw read --rw=read --bs=1M --size=256M --invalidate=0 --loops=4 --filename=seq1m)
+# The O_DIRECT question, measured on the same disk: the same write pattern bypassing the page cache.
+fio_w1m_direct=$(fio_bw write --rw=write --bs=1M --size=256M --fdatasync=1 --direct=1 --filename=direct1m)
+fio_w64k_direct=$(fio_bw write --rw=write --bs=64k --size=256M --fdatasync=1 --direct=1 --filename=direct64k)
+rm -f "$work"/direct1m "$work"/direct64k
 rm -f "$work"/seq1m "$work"/seq64k
 
 echo "BenchmarkDotNet: *Wal* (short job)" >&2
 dotnet run -c Release --project perf/Predastore.Benchmarks -- --filter '*Wal*' --job short --exporters json \
   --artifacts "$work/bdn" >&2
 
-python3 - "$work/bdn/results" "$fio_w1m" "$fio_w64k" "$fio_r1m" <<'PY'
+python3 - "$work/bdn/results" "$fio_w1m" "$fio_w64k" "$fio_r1m" "$fio_w1m_direct" "$fio_w64k_direct" <<'PY'
 import glob, json, sys
-results, fio_w1m, fio_w64k, fio_r1m = sys.argv[1], *map(float, sys.argv[2:])
+results, fio_w1m, fio_w64k, fio_r1m, fio_w1m_direct, fio_w64k_direct = sys.argv[1], *map(float, sys.argv[2:])
 rows = {}
 for path in glob.glob(f"{results}/*.json"):
     for b in json.load(open(path))["Benchmarks"]:
@@ -55,6 +59,8 @@ for writers in (1, 64):
         print(f"append {writers:>2} writer(s), {size // 1024:>4} KiB records{'':<13} {mibs:>9.0f} {fio / mib:>10.0f} {mibs / (fio / mib):>6.2f} {alloc('WalAppendBenchmarks', p) * size / (64 * 1024):>15.0f}")
 read = mib / median_ns("WalReadBenchmarks") * 1e9 / mib
 print(f"{'read 1 MiB calls, 64 KiB records, warm':<44} {read:>9.0f} {fio_r1m / mib:>10.0f} {read / (fio_r1m / mib):>6.2f}")
+print(f"fio O_DIRECT + fdatasync, 1 MiB / 64 KiB writes: {fio_w1m_direct / mib:.0f} / {fio_w64k_direct / mib:.0f} MiB/s "
+      f"(buffered: {fio_w1m / mib:.0f} / {fio_w64k / mib:.0f})")
 r1 = append[(1, mib)] / (fio_w1m / mib)
 r2 = read / (fio_r1m / mib)
 print(f"wal: append {r1:.2f} of fio, read {r2:.2f} of fio")

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Runtime.InteropServices;
 using Microsoft.Win32.SafeHandles;
 
@@ -118,9 +119,82 @@ internal static partial class DurableIo
         }
     }
 
+    /// <summary>
+    /// Writes <paramref name="buffers"/> back to back at <paramref name="offset"/> with pwritev (one syscall for a
+    /// whole batch), pinning through the caller's <paramref name="pins"/> and <paramref name="vectors"/> so that a
+    /// write allocates nothing (RandomAccess.Write allocates its pin array per call). Throws an
+    /// <see cref="IOException"/> with the errno in HResult (ENOSPC: 28).
+    /// </summary>
+    public static unsafe void WriteGather(SafeFileHandle handle, List<ReadOnlyMemory<byte>> buffers, long offset, MemoryHandle[] pins, IoVector[] vectors)
+    {
+        if (!OperatingSystem.IsLinux())
+        {
+            RandomAccess.Write(handle, buffers, offset);
+            return;
+        }
+
+        int count = buffers.Count;
+        try
+        {
+            for (int i = 0; i < count; i++)
+            {
+                pins[i] = buffers[i].Pin();
+                vectors[i] = new IoVector((byte*)pins[i].Pointer, (nuint)buffers[i].Length);
+            }
+
+            fixed (IoVector* first = vectors)
+            {
+                int next = 0;
+                while (next < count)
+                {
+                    nint written = pwritev(handle, first + next, Math.Min(count - next, 1024), offset);
+                    if (written < 0)
+                    {
+                        int errno = Marshal.GetLastPInvokeError();
+                        if (errno == Eintr)
+                        {
+                            continue;
+                        }
+
+                        throw CreateIoException("pwritev", errno);
+                    }
+
+                    if (written == 0)
+                    {
+                        throw CreateIoException("pwritev", Enospc);
+                    }
+
+                    // A short write (signal, quota, nearly full disk): skip what went out and go on.
+                    offset += written;
+                    while (next < count && written >= (nint)vectors[next].Length)
+                    {
+                        written -= (nint)vectors[next].Length;
+                        next++;
+                    }
+
+                    if (written > 0)
+                    {
+                        vectors[next] = new IoVector(vectors[next].Base + written, vectors[next].Length - (nuint)written);
+                    }
+                }
+            }
+        }
+        finally
+        {
+            for (int i = 0; i < count; i++)
+            {
+                pins[i].Dispose();
+                pins[i] = default;
+            }
+        }
+    }
+
     /// <summary>The errno as HResult, as .NET does for its own Unix I/O errors (ENOSPC is 28).</summary>
     public static IOException CreateIoException(string call, int errno) =>
         new($"{call} failed: {Marshal.GetPInvokeErrorMessage(errno)} (errno {errno}).", errno);
+
+    [LibraryImport("libc", EntryPoint = "pwritev", SetLastError = true)]
+    private static unsafe partial nint pwritev(SafeFileHandle fd, IoVector* iov, int iovcnt, long offset);
 
     [LibraryImport("libc", EntryPoint = "fallocate", SetLastError = true)]
     private static partial int fallocate(SafeFileHandle fd, int mode, long offset, long length);
@@ -136,4 +210,12 @@ internal static partial class DurableIo
 
     [LibraryImport("libc", EntryPoint = "close", SetLastError = true)]
     private static partial int close(int fd);
+}
+
+/// <summary>struct iovec.</summary>
+[StructLayout(LayoutKind.Sequential)]
+internal readonly unsafe struct IoVector(byte* @base, nuint length)
+{
+    public readonly byte* Base = @base;
+    public readonly nuint Length = length;
 }

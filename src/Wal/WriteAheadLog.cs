@@ -68,6 +68,8 @@ public sealed class WriteAheadLog : IAsyncDisposable
     private readonly List<ReadOnlyMemory<byte>> _gather = new(2 * MaxRecordsPerWrite);
     private readonly byte[] _headers = GC.AllocateUninitializedArray<byte>(MaxRecordsPerWrite * RecordHeader.Size, pinned: true);
     private readonly Crc32 _crc = new(Crc32ParameterSet.Crc32C);
+    private readonly MemoryHandle[] _pins = new MemoryHandle[2 * MaxRecordsPerWrite];
+    private readonly IoVector[] _vectors = new IoVector[2 * MaxRecordsPerWrite];
     private Segment _tail;
     private long _tailLength;
     private bool _tailDirty;
@@ -869,7 +871,7 @@ public sealed class WriteAheadLog : IAsyncDisposable
         if (_gather.Count > 0)
         {
             FaultInjector?.Invoke(WalFaultPoint.Write);
-            RandomAccess.Write(_tail.Handle, _gather, _stagedOffset);
+            DurableIo.WriteGather(_tail.Handle, _gather, _stagedOffset, _pins, _vectors);
             _gather.Clear();
         }
 

@@ -143,6 +143,37 @@ public sealed class ObjectTests(ServerFixture fixture) : IClassFixture<ServerFix
     }
 
     [Fact]
+    public async Task Get_OverwrittenWhileStreaming_FinishesWithVersionItStarted()
+    {
+        // Arrange: a GET of version one is under way (headers and the first bytes read) when version two lands.
+        string bucket = TestData.UniqueBucket("inflight");
+        await Client.PutBucketAsync(bucket);
+        byte[] first = TestData.Random(24 * MiB, 31);
+        byte[] second = TestData.Random(2 * MiB, 32);
+        await Client.PutObjectAsync(new PutObjectRequest { BucketName = bucket, Key = "k", InputStream = new MemoryStream(first) });
+        using GetObjectResponse get = await Client.GetObjectAsync(bucket, "k");
+        byte[] head = new byte[MiB];
+        await get.ResponseStream.ReadExactlyAsync(head);
+
+        // Act
+        await Client.PutObjectAsync(new PutObjectRequest { BucketName = bucket, Key = "k", InputStream = new MemoryStream(second) });
+        byte[] rest = await TestData.ReadAllAsync(get.ResponseStream);
+
+        // Assert: the old version's shards outlived the overwrite while read, and are reclaimed after.
+        Assert.True(TestData.Same(first, [.. head, .. rest]), "the streaming GET did not finish with the version it started");
+        DateTime deadline = DateTime.UtcNow.AddSeconds(20);
+        int before = await fixture.Server.CountShardsAsync();
+        await fixture.Server.Server.Gateway.ReclaimGarbageAsync();
+        while (await fixture.Server.CountShardsAsync() > before - 3 && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(100);
+            await fixture.Server.Server.Gateway.ReclaimGarbageAsync();
+        }
+
+        Assert.Equal(expected: before - 3, actual: await fixture.Server.CountShardsAsync());
+    }
+
+    [Fact]
     public async Task Delete_Existing_GoneAndSecondDeleteSucceeds()
     {
         await Client.PutObjectAsync(new PutObjectRequest { BucketName = _bucket, Key = "doomed", ContentBody = "x" });

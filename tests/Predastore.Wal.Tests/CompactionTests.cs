@@ -107,7 +107,7 @@ public sealed class CompactionTests
                 var random = new Random(100 + r);
                 while (!stop.IsCancellationRequested)
                 {
-                    KeyValuePair<ShardKey, byte[]>[] snapshot = [.. live];
+                    KeyValuePair<ShardKey, byte[]>[] snapshot = live.ToArray(); // atomic, unlike a collection expression
                     if (snapshot.Length == 0)
                     {
                         await Task.Yield();

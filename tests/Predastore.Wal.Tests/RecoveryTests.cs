@@ -133,6 +133,52 @@ public sealed class RecoveryTests
     }
 
     [Fact]
+    public async Task Open_WholeRecordBeyondTornOne_IsNotReplayedAndTailReadsAsZeros()
+    {
+        // Arrange: a crash persisted a later record of the last batch (B's commit) but not an earlier one (B's first
+        // data record's header): the commit is whole and checksummed, yet was never acknowledged
+        using var directory = new TempDirectory();
+        var options = new WalOptions { Directory = directory.Path, SegmentSize = 1024 * 1024, MaxRecordPayload = 8192, CompactionInterval = TimeSpan.Zero };
+        var random = new Random(26);
+        ShardKey kept = Keys.Random(random);
+        ShardKey torn = Keys.Random(random);
+        byte[] keptData = Bytes.Random(random, 20_000);
+        await using (WriteAheadLog wal = WriteAheadLog.Open(options))
+        {
+            await wal.WriteShardAsync(kept, keptData);
+            await wal.WriteShardAsync(torn, Bytes.Random(random, 20_000));
+        }
+
+        directory.RemoveCheckpoint();
+        string segment = directory.SegmentFiles()[^1];
+        long firstOfTorn = DiskRecord.ReadSegment(segment).First(r => r.Key == torn).Offset;
+        using (var file = new FileStream(segment, FileMode.Open, FileAccess.ReadWrite))
+        {
+            file.Position = firstOfTorn;
+            file.Write(new byte[DiskRecord.HeaderSize]);
+        }
+
+        var logger = new ListLogger();
+
+        // Act
+        await using (WriteAheadLog reopened = WriteAheadLog.Open(options, logger))
+        {
+            // Assert: the torn shard is gone, the cut is logged, and nothing but zeros follows the last good record
+            Assert.True(logger.HasEvent("TornTailTruncated"));
+            Assert.False(reopened.TryGetLength(torn, out _));
+            Assert.Equal(expected: keptData, actual: await reopened.ReadAllAsync(kept));
+            Assert.Equal(expected: firstOfTorn, actual: DiskRecord.UsedLength(segment));
+            await reopened.WriteShardAsync(Keys.Random(random), Bytes.Random(random, 5_000));
+        }
+
+        // Assert: a later crash cannot bring the stale commit back either
+        directory.RemoveCheckpoint();
+        await using WriteAheadLog again = WriteAheadLog.Open(options);
+        Assert.False(again.TryGetLength(torn, out _));
+        Assert.Equal(expected: keptData, actual: await again.ReadAllAsync(kept));
+    }
+
+    [Fact]
     public async Task Open_CorruptRecordInEarlierSegment_SkipsRestOfThatSegmentAndDropsOnlyShardsItHeld()
     {
         // Arrange: shard A wholly in segment 1, shard B starting in segment 1 and ending in 2, shard C in 2

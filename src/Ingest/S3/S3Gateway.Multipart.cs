@@ -93,7 +93,15 @@ internal sealed partial class S3Gateway
     {
         (MultipartUpload upload, int partNumber) = FindUploadAndPart(exchange, request);
         (string sourceBucket, string sourceKey) = ParseCopySource(exchange.Request.Headers["x-amz-copy-source"].ToString());
-        ObjectManifest source = FindObject(sourceBucket, sourceKey);
+        (ObjectManifest source, ReadLeases.Lease lease) = LeaseObject(sourceBucket, sourceKey);
+        using (lease)
+        {
+            await CopyPartAsync(exchange, upload, partNumber, source).ConfigureAwait(false);
+        }
+    }
+
+    private async Task CopyPartAsync(Exchange exchange, MultipartUpload upload, int partNumber, ObjectManifest source)
+    {
         CheckCopySourceConditions(exchange.Request.Headers, source);
         (long start, long length) = CopySourceRange(exchange.Request.Headers["x-amz-copy-source-range"].FirstOrDefault(), source.Size);
         using IncrementalChecksum? checksum = upload.ChecksumAlgorithm is null ? null : new IncrementalChecksum(ParseAlgorithm(upload.ChecksumAlgorithm));

@@ -95,7 +95,15 @@ internal sealed partial class S3Gateway
 
     private async Task ServeObjectAsync(Exchange exchange, S3Request request, bool withBody)
     {
-        ObjectManifest manifest = FindObject(request.Bucket!, request.Key!);
+        (ObjectManifest manifest, ReadLeases.Lease lease) = LeaseObject(request.Bucket!, request.Key!);
+        using (lease)
+        {
+            await ServeObjectAsync(exchange, manifest, withBody).ConfigureAwait(false);
+        }
+    }
+
+    private async Task ServeObjectAsync(Exchange exchange, ObjectManifest manifest, bool withBody)
+    {
         HttpResponse response = exchange.Response;
         if (!CheckConditions(exchange.Request.Headers, manifest, response))
         {
@@ -242,6 +250,28 @@ internal sealed partial class S3Gateway
                 writer.WriteEndElement();
             }
         }).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// The object's manifest with a read lease on its extents. The lease is taken, then the manifest read again:
+    /// if an overwrite committed in between, its garbage pass may not have seen the lease, so the newer version is
+    /// served instead; otherwise the lease is in place before any collection of these extents can start.
+    /// </summary>
+    private (ObjectManifest Manifest, ReadLeases.Lease Lease) LeaseObject(string bucket, string key)
+    {
+        ObjectManifest manifest = FindObject(bucket, key);
+        while (true)
+        {
+            ReadLeases.Lease lease = _leases.Acquire(manifest.Extents);
+            ObjectManifest current = FindObject(bucket, key);
+            if (current.Extents.Select(e => e.DataId).SequenceEqual(manifest.Extents.Select(e => e.DataId)))
+            {
+                return (manifest, lease);
+            }
+
+            lease.Dispose();
+            manifest = current;
+        }
     }
 
     private ObjectManifest FindObject(string bucket, string key)

@@ -26,6 +26,7 @@ internal sealed partial class S3Gateway
     private readonly UploadPipeline _uploads;
     private readonly ObjectReader _reader;
     private readonly GarbageCollector _garbage;
+    private readonly ReadLeases _leases = new();
 
     public S3Gateway(MetadataStore metadata, StorageCluster cluster, SigV4Verifier verifier, GatewayOptions options, ILogger logger, TimeProvider time)
     {
@@ -37,7 +38,7 @@ internal sealed partial class S3Gateway
         _time = time;
         _uploads = new UploadPipeline(cluster, logger);
         _reader = new ObjectReader(cluster, logger);
-        _garbage = new GarbageCollector(metadata, _uploads, logger);
+        _garbage = new GarbageCollector(metadata, _uploads, _leases, logger);
     }
 
     /// <summary>Reclaims what a previous run left unreferenced (it crashed between a commit and the deletes).</summary>

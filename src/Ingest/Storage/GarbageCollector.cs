@@ -16,14 +16,16 @@ internal sealed class GarbageCollector
 
     private readonly MetadataStore _metadata;
     private readonly UploadPipeline _uploads;
+    private readonly ReadLeases _leases;
     private readonly ILogger _logger;
     private readonly SemaphoreSlim _gate = new(1, 1);
     private int _requested;
 
-    public GarbageCollector(MetadataStore metadata, UploadPipeline uploads, ILogger logger)
+    public GarbageCollector(MetadataStore metadata, UploadPipeline uploads, ReadLeases leases, ILogger logger)
     {
         _metadata = metadata;
         _uploads = uploads;
+        _leases = leases;
         _logger = logger;
     }
 
@@ -57,6 +59,13 @@ internal sealed class GarbageCollector
             batch = _metadata.PendingGarbage(BatchSize);
             foreach (GarbageEntry entry in batch)
             {
+                if (_leases.IsLeased(entry.Extent.DataId))
+                {
+                    // A GET that started before the overwrite is still reading it; a later pass takes it.
+                    complete = false;
+                    continue;
+                }
+
                 byte[] objectHash = ObjectHash.Compute(entry.Bucket, entry.Key);
                 var target = new ExtentTarget(objectHash, entry.Extent.DataId, [.. entry.Extent.Placement]);
                 if (await _uploads.DeleteShardsAsync(target).ConfigureAwait(false))

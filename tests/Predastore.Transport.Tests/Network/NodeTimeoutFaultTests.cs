@@ -61,13 +61,13 @@ public sealed class NodeTimeoutFaultTests
             var server = new ShardServer(1, WriteAheadLog.Open(new WalOptions { Directory = directory }));
             await using (server)
             {
-                TcpNodeListener first = TcpNodeListener.Start(new IPEndPoint(IPAddress.Loopback, 0), server, TestCertificates.Plain(), s_short);
+                TcpNodeListener first = TcpNodeListener.Start(new IPEndPoint(IPAddress.Loopback, 0), server, TestCertificates.Plain(), NodeHost.FastOptions);
                 IPEndPoint endPoint = first.LocalEndPoint;
-                await using RemoteShardNode node = NodeTransports.Connect(NodeTransportKind.Tcp, 1, endPoint, TestCertificates.Plain(), s_short);
+                await using RemoteShardNode node = NodeTransports.Connect(NodeTransportKind.Tcp, 1, endPoint, TestCertificates.Plain(), NodeHost.FastOptions);
                 ShardKey key = TestKeys.Key(2, 0);
                 await NodeAuthenticationFaultTests.CommitAsync(node, key, 500);
                 await first.DisposeAsync();
-                await using TcpNodeListener second = TcpNodeListener.Start(endPoint, server, TestCertificates.Plain(), s_short);
+                await using TcpNodeListener second = TcpNodeListener.Start(endPoint, server, TestCertificates.Plain(), NodeHost.FastOptions);
 
                 // Act
                 long? length = await node.StatAsync(key).AsTask().WaitAsync(TestKeys.Timeout);
