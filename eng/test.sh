@@ -31,6 +31,20 @@ for trx in "$results"/*.trx; do
   skipped=$((skipped + ${t:-0} - ${e:-0}))
 done
 
+# Every skip says why (for example QUIC without MsQuic): the reasons are in the TRX files.
+for trx in "$results"/*.trx; do
+  awk '/<UnitTestResult / {
+         skipped = ($0 ~ /outcome="NotExecuted"/)
+         name = ""
+         if (match($0, /testName="[^"]*"/)) name = substr($0, RSTART + 10, RLENGTH - 11)
+       }
+       skipped && /<Message>/ {
+         reason = $0; sub(/.*<Message>/, "", reason); sub(/<\/Message>.*/, "", reason)
+         print "skipped " name ": " reason
+         skipped = 0
+       }' "$trx"
+done
+
 if [ $status -ne 0 ] && [ $failed -eq 0 ]; then
   # The runner failed without a failed test to show for it (a crash, a hang, a missing result file).
   failed=1

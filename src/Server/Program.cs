@@ -97,7 +97,7 @@ var gatewayPort = new Option<int?>("--port") { Description = "Port to serve S3 o
 var gatewayLogLevel = new Option<LogLevel>("--log-level") { Description = "Minimum log level.", DefaultValueFactory = _ => LogLevel.Information };
 var gateway = new Command("gateway", "Run the S3 gateway against the storage nodes of a cluster file.")
 {
-    gatewayCluster, gatewayData, gatewayAddress, gatewayPort, accessKey, secretKey, region, gatewayLogLevel,
+    gatewayCluster, gatewayData, gatewayAddress, gatewayPort, tls, tlsCert, tlsKey, accessKey, secretKey, region, abortAfter, gatewayLogLevel,
 };
 gateway.SetAction(async (result, cancellationToken) =>
 {
@@ -119,7 +119,11 @@ gateway.SetAction(async (result, cancellationToken) =>
             Port = port,
             AccessKey = result.GetValue(accessKey) ?? Environment.GetEnvironmentVariable("PREDASTORE_ACCESS_KEY"),
             SecretKey = result.GetValue(secretKey) ?? Environment.GetEnvironmentVariable("PREDASTORE_SECRET_KEY"),
+            Tls = result.GetValue(tls) || result.GetValue(tlsCert) is not null,
+            TlsCertificate = result.GetValue(tlsCert),
+            TlsKey = result.GetValue(tlsKey),
             Region = result.GetValue(region)!,
+            AbortIncompleteUploadsAfter = result.GetValue(abortAfter),
             LogLevel = result.GetValue(gatewayLogLevel),
         };
 

@@ -38,7 +38,6 @@ internal sealed class AwsChunkedReader : PayloadReadStream
 
     private static ReadOnlySpan<byte> CrLf => "\r\n"u8;
 
-    private readonly PipeReader _reader;
     private readonly PayloadMode _mode;
     private readonly long? _declaredLength;
     private readonly string[]? _declaredTrailers;
@@ -63,7 +62,6 @@ internal sealed class AwsChunkedReader : PayloadReadStream
     private State _state = State.ChunkHeader;
     private long _chunkRemaining;
     private long _decodedLength;
-    private S3Exception? _failure;
 
     public AwsChunkedReader(
         PipeReader reader,
@@ -71,8 +69,8 @@ internal sealed class AwsChunkedReader : PayloadReadStream
         SigV4Context? context,
         long? decodedContentLength = null,
         IReadOnlyCollection<string>? declaredTrailers = null)
+        : base(reader)
     {
-        ArgumentNullException.ThrowIfNull(reader);
         if (!mode.IsStreaming())
         {
             throw new ArgumentException($"{mode} is not an aws-chunked payload mode.", nameof(mode));
@@ -83,7 +81,6 @@ internal sealed class AwsChunkedReader : PayloadReadStream
             throw new ArgumentException("Signed aws-chunked bodies need the verified request's signing context.", nameof(context));
         }
 
-        _reader = reader;
         _mode = mode;
         _context = context;
         _declaredLength = decodedContentLength;
@@ -185,45 +182,9 @@ internal sealed class AwsChunkedReader : PayloadReadStream
         return false;
     }
 
-    public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
-    {
-        cancellationToken.ThrowIfCancellationRequested();
-        ObjectDisposedException.ThrowIf(_scratch is null, this);
-        if (_failure is not null)
-        {
-            return ValueTask.FromException<int>(_failure);
-        }
+    protected override bool IsFinished => _state == State.Finished;
 
-        if (_state == State.Finished || buffer.IsEmpty)
-        {
-            return new ValueTask<int>(0);
-        }
-
-        // Fast path: decode what the pipe already holds without an async state machine. When that is not
-        // enough (needMore), Consume marked it all examined, so the slow path's ReadAsync waits for new bytes.
-        try
-        {
-            if (_reader.TryRead(out ReadResult result))
-            {
-                ThrowIfCanceled(result, cancellationToken);
-                if (Consume(result, buffer.Span, out int written))
-                {
-                    return new ValueTask<int>(written);
-                }
-            }
-        }
-        catch (BadHttpRequestException e) when (IsIncompleteBody(e))
-        {
-            _failure = AuthErrors.IncompleteBody(inner: e);
-            return ValueTask.FromException<int>(_failure);
-        }
-        catch (S3Exception e)
-        {
-            return ValueTask.FromException<int>(e);
-        }
-
-        return ReadSlowAsync(buffer, cancellationToken);
-    }
+    protected override void ThrowIfDisposed() => ObjectDisposedException.ThrowIf(_scratch is null, this);
 
     protected override void Dispose(bool disposing)
     {
@@ -241,33 +202,8 @@ internal sealed class AwsChunkedReader : PayloadReadStream
         base.Dispose(disposing);
     }
 
-    // Pooled state machines: a read that has to wait for the network does not allocate.
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
-    private async ValueTask<int> ReadSlowAsync(Memory<byte> buffer, CancellationToken cancellationToken)
-    {
-        while (true)
-        {
-            ReadResult result;
-            try
-            {
-                result = await _reader.ReadAsync(cancellationToken).ConfigureAwait(false);
-            }
-            catch (BadHttpRequestException e) when (IsIncompleteBody(e))
-            {
-                _failure = AuthErrors.IncompleteBody(inner: e);
-                throw _failure;
-            }
-
-            ThrowIfCanceled(result, cancellationToken);
-            if (Consume(result, buffer.Span, out int written))
-            {
-                return written;
-            }
-        }
-    }
-
     /// <summary>Decodes one read's worth; true when the read can return (bytes written, or end of body).</summary>
-    private bool Consume(in ReadResult result, Span<byte> destination, out int written)
+    protected override bool Consume(in ReadResult result, Span<byte> destination, out int written)
     {
         ReadOnlySequence<byte> body = result.Buffer;
         SequencePosition consumed = body.Start;
@@ -284,14 +220,14 @@ internal sealed class AwsChunkedReader : PayloadReadStream
         }
         catch (S3Exception e)
         {
-            _failure = e;
+            Failure = e;
             throw;
         }
         finally
         {
             // Examined up to the end only when the buffered bytes cannot make progress, so the next
             // ReadAsync waits for more instead of spinning.
-            _reader.AdvanceTo(consumed, needMore ? body.End : consumed);
+            Reader.AdvanceTo(consumed, needMore ? body.End : consumed);
         }
 
         return written > 0 || _state == State.Finished;

@@ -1,4 +1,5 @@
 using System.IO.Pipelines;
+using System.Runtime.CompilerServices;
 using Microsoft.AspNetCore.Http;
 
 namespace Predastore.Ingest.Auth;
@@ -11,6 +12,20 @@ namespace Predastore.Ingest.Auth;
 /// </summary>
 internal abstract class PayloadReadStream : Stream
 {
+    protected PayloadReadStream(PipeReader reader)
+    {
+        ArgumentNullException.ThrowIfNull(reader);
+        Reader = reader;
+    }
+
+    protected PipeReader Reader { get; }
+
+    /// <summary>The verification failure every later read throws again.</summary>
+    protected S3Exception? Failure { get; set; }
+
+    /// <summary>True once the whole body has been read and verified.</summary>
+    protected abstract bool IsFinished { get; }
+
     public sealed override bool CanRead => true;
 
     public sealed override bool CanSeek => false;
@@ -25,7 +40,55 @@ internal abstract class PayloadReadStream : Stream
         set => throw new NotSupportedException();
     }
 
-    public abstract override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default);
+    public sealed override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        ThrowIfDisposed();
+        if (Failure is not null)
+        {
+            return ValueTask.FromException<int>(Failure);
+        }
+
+        if (IsFinished || buffer.IsEmpty)
+        {
+            return new ValueTask<int>(0);
+        }
+
+        // Fast path: what the pipe already holds, without an async state machine. When that is not enough,
+        // Consume marked it all examined, so the slow path's ReadAsync waits for new bytes.
+        try
+        {
+            if (Reader.TryRead(out ReadResult result))
+            {
+                ThrowIfCanceled(result, cancellationToken);
+                if (Consume(result, buffer.Span, out int written))
+                {
+                    return new ValueTask<int>(written);
+                }
+            }
+        }
+        catch (BadHttpRequestException e) when (IsIncompleteBody(e))
+        {
+            Failure = AuthErrors.IncompleteBody(inner: e);
+            return ValueTask.FromException<int>(Failure);
+        }
+        catch (S3Exception e)
+        {
+            return ValueTask.FromException<int>(e);
+        }
+
+        return ReadSlowAsync(buffer, cancellationToken);
+    }
+
+    /// <summary>
+    /// Decodes and verifies what <paramref name="result"/> holds into <paramref name="destination"/> and advances
+    /// the reader; true when the read can return (bytes written, or end of body).
+    /// </summary>
+    protected abstract bool Consume(in ReadResult result, Span<byte> destination, out int written);
+
+    protected virtual void ThrowIfDisposed()
+    {
+    }
 
     public sealed override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
         ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
@@ -52,14 +115,39 @@ internal abstract class PayloadReadStream : Stream
 
     public sealed override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
 
+    // Pooled state machines: a read that has to wait for the network does not allocate.
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    private async ValueTask<int> ReadSlowAsync(Memory<byte> buffer, CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            ReadResult result;
+            try
+            {
+                result = await Reader.ReadAsync(cancellationToken).ConfigureAwait(false);
+            }
+            catch (BadHttpRequestException e) when (IsIncompleteBody(e))
+            {
+                Failure = AuthErrors.IncompleteBody(inner: e);
+                throw Failure;
+            }
+
+            ThrowIfCanceled(result, cancellationToken);
+            if (Consume(result, buffer.Span, out int written))
+            {
+                return written;
+            }
+        }
+    }
+
     /// <summary>
     /// Kestrel reports a body cut short ("Unexpected end of request content") as a 400 BadHttpRequestException;
     /// S3 calls that IncompleteBody.
     /// </summary>
-    protected static bool IsIncompleteBody(BadHttpRequestException exception) =>
+    private static bool IsIncompleteBody(BadHttpRequestException exception) =>
         exception.StatusCode == StatusCodes.Status400BadRequest;
 
-    protected static void ThrowIfCanceled(in ReadResult result, CancellationToken cancellationToken)
+    private static void ThrowIfCanceled(in ReadResult result, CancellationToken cancellationToken)
     {
         if (result.IsCanceled)
         {

@@ -13,18 +13,15 @@ namespace Predastore.Ingest.Auth;
 /// </summary>
 internal sealed class SignedPayloadReader : PayloadReadStream
 {
-    private readonly PipeReader _reader;
     private readonly byte[] _expectedHash;
     private readonly IncrementalHash _hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
     private long _length;
     private bool _completed;
-    private S3Exception? _failure;
 
     public SignedPayloadReader(PipeReader reader, string expectedSha256Hex)
+        : base(reader)
     {
-        ArgumentNullException.ThrowIfNull(reader);
         ArgumentNullException.ThrowIfNull(expectedSha256Hex);
-        _reader = reader;
         _expectedHash = Convert.FromHexString(expectedSha256Hex);
         if (_expectedHash.Length != SHA256.HashSizeInBytes)
         {
@@ -35,84 +32,24 @@ internal sealed class SignedPayloadReader : PayloadReadStream
     /// <summary>Bytes returned so far.</summary>
     public long BytesRead => _length;
 
-    public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
-    {
-        cancellationToken.ThrowIfCancellationRequested();
-        if (_failure is not null)
-        {
-            return ValueTask.FromException<int>(_failure);
-        }
-
-        if (_completed || buffer.IsEmpty)
-        {
-            return new ValueTask<int>(0);
-        }
-
-        // Fast path: bytes the pipe already holds, without an async state machine.
-        try
-        {
-            if (_reader.TryRead(out ReadResult result))
-            {
-                ThrowIfCanceled(result, cancellationToken);
-                if (Consume(result, buffer.Span, out int n))
-                {
-                    return new ValueTask<int>(n);
-                }
-            }
-        }
-        catch (BadHttpRequestException e) when (IsIncompleteBody(e))
-        {
-            _failure = AuthErrors.IncompleteBody(inner: e);
-            return ValueTask.FromException<int>(_failure);
-        }
-        catch (S3Exception e)
-        {
-            return ValueTask.FromException<int>(e);
-        }
-
-        return ReadSlowAsync(buffer, cancellationToken);
-    }
-
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
-    private async ValueTask<int> ReadSlowAsync(Memory<byte> buffer, CancellationToken cancellationToken)
-    {
-        while (true)
-        {
-            ReadResult result;
-            try
-            {
-                result = await _reader.ReadAsync(cancellationToken).ConfigureAwait(false);
-            }
-            catch (BadHttpRequestException e) when (IsIncompleteBody(e))
-            {
-                _failure = AuthErrors.IncompleteBody(inner: e);
-                throw _failure;
-            }
-
-            ThrowIfCanceled(result, cancellationToken);
-            if (Consume(result, buffer.Span, out int n))
-            {
-                return n;
-            }
-        }
-    }
+    protected override bool IsFinished => _completed;
 
     /// <summary>Copies and hashes what <paramref name="result"/> holds; true when the read can return.</summary>
-    private bool Consume(in ReadResult result, Span<byte> destination, out int n)
+    protected override bool Consume(in ReadResult result, Span<byte> destination, out int written)
     {
         ReadOnlySequence<byte> body = result.Buffer;
         if (!body.IsEmpty)
         {
-            n = (int)Math.Min(body.Length, destination.Length);
-            body.Slice(0, n).CopyTo(destination);
-            _hash.AppendData(destination[..n]);
-            _length += n;
-            _reader.AdvanceTo(body.GetPosition(n));
+            written = (int)Math.Min(body.Length, destination.Length);
+            body.Slice(0, written).CopyTo(destination);
+            _hash.AppendData(destination[..written]);
+            _length += written;
+            Reader.AdvanceTo(body.GetPosition(written));
             return true;
         }
 
-        n = 0;
-        _reader.AdvanceTo(body.End);
+        written = 0;
+        Reader.AdvanceTo(body.End);
         if (result.IsCompleted)
         {
             Complete();
@@ -138,8 +75,8 @@ internal sealed class SignedPayloadReader : PayloadReadStream
         _hash.GetHashAndReset(actual);
         if (!actual.SequenceEqual(_expectedHash))
         {
-            _failure = AuthErrors.XAmzContentSha256Mismatch();
-            throw _failure;
+            Failure = AuthErrors.XAmzContentSha256Mismatch();
+            throw Failure;
         }
 
         _completed = true;

@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Runtime.CompilerServices;
 using System.Text;
 using Microsoft.Extensions.Logging;
 using Predastore.Wal;
@@ -50,6 +51,7 @@ internal static class NodeRequestHandler
         }
     }
 
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     private static async ValueTask HandleAsync(FrameConnection connection, FramePrefix prefix, IShardStore store, ILogger logger, CancellationToken cancellationToken)
     {
         if (prefix.Opcode is < NodeOpcode.Write or > NodeOpcode.List || prefix.HeaderLength < RequestHeader.Size)
@@ -109,6 +111,7 @@ internal static class NodeRequestHandler
         }
     }
 
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     private static async ValueTask WriteAsync(FrameConnection connection, RequestHeader header, IShardStore store, ILogger logger, CancellationToken cancellationToken)
     {
         int length = (int)header.BodyLength;
@@ -136,6 +139,7 @@ internal static class NodeRequestHandler
         await connection.WriteResponseAsync(new ResponseHeader(0, NodeStatus.Ok, length), default, cancellationToken).ConfigureAwait(false);
     }
 
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     private static async ValueTask ReadAsync(FrameConnection connection, RequestHeader header, IShardStore store, ILogger logger, CancellationToken cancellationToken)
     {
         if (header.Length is < 0 or > Frame.MaxBodyLength)

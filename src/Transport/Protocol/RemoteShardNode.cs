@@ -17,6 +17,12 @@ internal interface INodeChannel : IAsyncDisposable
 
     /// <summary>Takes a stream back after one request; a stream that failed (or any QUIC stream) is closed.</summary>
     void Release(FrameConnection connection, bool reusable);
+
+    /// <summary>
+    /// Whether the node serves a stream of this channel request after request (TCP), so an upload may keep one for
+    /// all its frames (<see cref="ShardStream"/>); false when the node answers one request per stream (QUIC).
+    /// </summary>
+    bool CarriesManyRequests => false;
 }
 
 /// <summary>
@@ -121,7 +127,7 @@ public sealed class RemoteShardNode : IShardNode, IAsyncDisposable
                     byte[] message = new byte[response.BodyLength];
                     await connection.ReadBodyAsync(message, token).ConfigureAwait(false);
                     reusable = true;
-                    throw new ShardException(Map(response.Status), Id, $"Node {Id}: {Encoding.UTF8.GetString(message)}");
+                    throw Refused(response.Status, Encoding.UTF8.GetString(message));
                 }
 
                 byte[]? allocated = null;
@@ -159,8 +165,11 @@ public sealed class RemoteShardNode : IShardNode, IAsyncDisposable
         }
     }
 
-    private ShardException Unavailable(string why, Exception inner) =>
+    internal ShardException Unavailable(string why, Exception inner) =>
         new(ShardFailure.Unavailable, Id, $"Node {Id} unavailable: {why} ({inner.Message})", inner);
+
+    /// <summary>A request the node answered with a failure status and this message.</summary>
+    internal ShardException Refused(NodeStatus status, string message) => new(Map(status), Id, $"Node {Id}: {message}");
 
     /// <summary>Failures of the stream, not of the request: the caller's own cancellation is not one.</summary>
     internal static bool IsTransportFailure(Exception ex, CancellationToken cancellationToken) =>
@@ -183,24 +192,54 @@ public sealed class RemoteShardNode : IShardNode, IAsyncDisposable
 
     private readonly record struct Response(ResponseHeader Header, byte[]? Body);
 
+    /// <summary>
+    /// One shard being written. Over a channel whose streams carry many requests, the upload keeps one stream for all
+    /// its frames (<see cref="ShardStream"/>: writes pipelined, acks in order, the commit last); otherwise every
+    /// write is an exchange of its own.
+    /// </summary>
     private sealed class Upload(RemoteShardNode node, ShardKey key) : IShardUpload
     {
+        private readonly ShardStream? _stream = node._channel.CarriesManyRequests ? new ShardStream(node, node._channel, node._options.RequestTimeout) : null;
         private bool _committed;
 
         public ShardKey Key => key;
 
+        public ValueTask WriteAsync(long shardOffset, ReadOnlyMemory<byte> cells, CancellationToken cancellationToken = default)
+        {
+            var header = new RequestHeader(cells.Length, key, shardOffset, 0);
+            return _stream is not null
+                ? _stream.SubmitAsync(NodeOpcode.Write, header, cells, cancellationToken)
+                : ExchangeWriteAsync(header, cells, cancellationToken);
+        }
+
         [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
-        public async ValueTask WriteAsync(long shardOffset, ReadOnlyMemory<byte> cells, CancellationToken cancellationToken = default) =>
-            await node.ExchangeAsync(NodeOpcode.Write, new RequestHeader(cells.Length, key, shardOffset, 0), cells, default, false, cancellationToken).ConfigureAwait(false);
+        private async ValueTask ExchangeWriteAsync(RequestHeader header, ReadOnlyMemory<byte> cells, CancellationToken cancellationToken) =>
+            await node.ExchangeAsync(NodeOpcode.Write, header, cells, default, false, cancellationToken).ConfigureAwait(false);
 
         public async ValueTask CommitAsync(long shardLength, CancellationToken cancellationToken = default)
         {
-            await node.ExchangeAsync(NodeOpcode.Commit, new RequestHeader(0, key, 0, shardLength), default, default, false, cancellationToken).ConfigureAwait(false);
+            var header = new RequestHeader(0, key, 0, shardLength);
+            if (_stream is not null)
+            {
+                // Last frame of the stream: its ack comes after every write's, so the shard is whole when it does.
+                await _stream.SubmitAsync(NodeOpcode.Commit, header, default, cancellationToken).ConfigureAwait(false);
+                await _stream.CloseAsync().ConfigureAwait(false);
+            }
+            else
+            {
+                await node.ExchangeAsync(NodeOpcode.Commit, header, default, default, false, cancellationToken).ConfigureAwait(false);
+            }
+
             _committed = true;
         }
 
         public async ValueTask DisposeAsync()
         {
+            if (_stream is not null)
+            {
+                await _stream.CloseAsync().ConfigureAwait(false);
+            }
+
             if (_committed)
             {
                 return;

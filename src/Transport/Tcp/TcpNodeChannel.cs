@@ -32,6 +32,9 @@ internal sealed class TcpNodeChannel : INodeChannel
 
     public string Name => _endPoint.ToString() ?? "node";
 
+    // The node serves a TCP connection request after request, so an upload can keep one for all its frames.
+    public bool CarriesManyRequests => true;
+
     // Internal for testing.
     internal int IdleCount
     {
