@@ -1,6 +1,7 @@
 using System.Net;
 using System.Security.Cryptography.X509Certificates;
 using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
@@ -42,6 +43,12 @@ internal abstract class S3EndpointOptions
     public TimeSpan AbortIncompleteUploadsAfter { get; init; } = TimeSpan.FromDays(7);
 
     public LogLevel LogLevel { get; init; } = LogLevel.Information;
+
+    /// <summary>
+    /// 64 KiB socket receives (<see cref="LargeBlockMemoryPoolFactory"/>). Internal for benchmarking: the
+    /// benchmark compares it with Kestrel's defaults in one run.
+    /// </summary>
+    internal bool LargeReceives { get; init; } = true;
 }
 
 /// <summary>
@@ -133,6 +140,13 @@ internal abstract class S3Host : IAsyncDisposable
         builder.Logging.SetMinimumLevel(options.LogLevel);
         builder.Logging.AddFilter("Microsoft", LogLevel.Warning);
         builder.Services.Configure<HostOptions>(host => host.ShutdownTimeout = TimeSpan.FromSeconds(30));
+        if (options.LargeReceives)
+        {
+            // Receive straight into 64 KiB blocks rather than peeking a byte and reading 4 KiB at a time.
+            builder.Services.AddSingleton<IMemoryPoolFactory<byte>, LargeBlockMemoryPoolFactory>();
+            builder.WebHost.UseSockets(sockets => sockets.WaitForDataBeforeAllocatingBuffer = false);
+        }
+
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             kestrel.AddServerHeader = false;

@@ -1068,6 +1068,10 @@ public sealed class WriteAheadLog : IAsyncDisposable
     {
         var live = new Dictionary<int, long>();
         var busy = new HashSet<int>();
+
+        // The tail is read first: every segment below it is sealed, so no upload can add pending data to one of
+        // them after the scan below (read after the scan, a segment sealed in between could hide new pending data).
+        int tail = _tailId;
         lock (_indexLock)
         {
             foreach (CommittedShard shard in _committed.Values)
@@ -1094,7 +1098,6 @@ public sealed class WriteAheadLog : IAsyncDisposable
             }
         }
 
-        int tail = _tailId;
         return [.. _segments.Values
             .Where(s => s.Id < tail && !busy.Contains(s.Id))
             .Select(s => (Segment: s, Fraction: s.UsedLength == 0 ? 0 : (double)live.GetValueOrDefault(s.Id) / s.UsedLength))

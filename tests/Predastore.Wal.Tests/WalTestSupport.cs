@@ -214,7 +214,7 @@ internal sealed class ListLogger : ILogger
     {
         lock (_entries)
         {
-            _entries.Add((logLevel, eventId, formatter(state, exception)));
+            _entries.Add((logLevel, eventId, exception is null ? formatter(state, exception) : $"{formatter(state, exception)}: {exception}"));
         }
     }
 }

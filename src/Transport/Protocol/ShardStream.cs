@@ -19,12 +19,17 @@ namespace Predastore.Transport.Protocol;
 /// stripes in flight per shard) keeps the stream busy instead of paying a round trip per cell.
 /// </para>
 /// <para>
-/// One loop per stream owns the connection: it sends whatever is queued, then reads one ack, and so on; idle, it
-/// waits for the next submission. A submission is a pooled <see cref="PendingFrame"/> (an
-/// <see cref="IValueTaskSource"/>), so a write allocates nothing in steady state. A transport failure or a
-/// time-out (no ack for <see cref="NodeTransportOptions.RequestTimeout"/> while something is in flight) fails every
-/// write in flight and queued, and every later one: the upload is lost and the caller deletes it. A caller's
-/// cancellation of one write does the same, since a frame on the wire cannot be taken back.
+/// Sending: the submitting caller sends its frame itself (no hand-off to another thread); a caller that finds a send
+/// under way queues its frame and the caller already sending sends it too. Every frame enters
+/// <see cref="_inFlight"/> before its first byte goes out. Receiving: one loop per stream reads an ack whenever
+/// something is in flight and completes the oldest frame; with nothing in flight it waits on the queue, not on the
+/// socket, so the connection goes back to the pool clean. Frames are pooled <see cref="IValueTaskSource"/>s: a
+/// write allocates nothing in steady state.
+/// </para>
+/// <para>
+/// A transport failure or a time-out (no ack for <see cref="NodeTransportOptions.RequestTimeout"/> while something
+/// is in flight) fails every write in flight and queued, and every later one: the upload is lost and the caller
+/// deletes it. A caller's cancellation of one write does the same, since a frame on the wire cannot be taken back.
 /// </para>
 /// </remarks>
 internal sealed class ShardStream
@@ -35,20 +40,24 @@ internal sealed class ShardStream
     private readonly INodeChannel _channel;
     private readonly TimeSpan _timeout;
 
-    // Submitted, not yet sent. Single reader (the loop); unbounded because callers bound themselves (each waits
-    // for its own writes), and an unbounded channel reads and writes without allocating.
-    private readonly Channel<PendingFrame> _queue = Channel.CreateUnbounded<PendingFrame>(new UnboundedChannelOptions { SingleReader = true });
+    // Sent (or being sent), not yet acknowledged, in send order. Written only by the caller holding the send role,
+    // read only by the receive loop; unbounded because callers bound themselves (each waits for its own writes),
+    // and a single-reader unbounded channel neither allocates per item nor per wait.
+    private readonly Channel<PendingFrame> _inFlight = Channel.CreateUnbounded<PendingFrame>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
 
-    // Sent, not yet acknowledged, in send order. Only the loop touches it.
-    private readonly Queue<PendingFrame> _inFlight = new();
-
-    // Frames done with, for the next submissions.
-    private readonly Stack<PendingFrame> _free = new();
-
-    // Cancelled by a caller's cancellation or by the progress deadline (re-armed at every ack).
+    // Cancelled by a caller's cancellation, a send failure, or the ack deadline (re-armed at every ack).
     private readonly CancellationTokenSource _abort = new();
+
+    // Guards everything below.
     private readonly object _gate = new();
-    private Task? _loop;
+
+    // Submitted while another caller was sending; that caller sends them.
+    private readonly Queue<PendingFrame> _toSend = new();
+    private readonly Stack<PendingFrame> _free = new();
+    private FrameConnection? _connection;
+    private Task? _receiving;
+    private bool _sending;
+    private bool _closed;
     private Exception? _failure;
     private bool _callerCancelled;
 
@@ -60,8 +69,9 @@ internal sealed class ShardStream
     }
 
     /// <summary>
-    /// Queues one request frame; the returned task completes when the node answered it (for a write: the cells are
-    /// durable and <paramref name="body"/> may be reused). The body must stay untouched until then.
+    /// Sends one request frame (or queues it behind the send under way); completes when the node answered it (for
+    /// a write: the cells are durable and <paramref name="body"/> may be reused). The body must stay untouched
+    /// until then.
     /// </summary>
     public ValueTask SubmitAsync(NodeOpcode opcode, RequestHeader header, ReadOnlyMemory<byte> body, CancellationToken cancellationToken)
     {
@@ -73,98 +83,157 @@ internal sealed class ShardStream
         PendingFrame frame;
         lock (_gate)
         {
-            if (_failure is not null)
+            if (_failure is not null || _closed)
             {
-                return ValueTask.FromException(Failed());
+                return ValueTask.FromException(_failure is not null ? Failed() : new InvalidOperationException("The upload is closed."));
             }
 
             frame = _free.TryPop(out PendingFrame? reused) ? reused : new PendingFrame(this);
-            _loop ??= RunAsync();
-        }
-
-        ValueTask task = frame.PrepareAsync(opcode, header, body, cancellationToken);
-        if (!_queue.Writer.TryWrite(frame))
-        {
-            // The stream failed (the failure is recorded before the queue closes) or the upload was closed.
-            Exception error;
-            lock (_gate)
+            ValueTask acked = frame.PrepareAsync(opcode, header, body, cancellationToken);
+            if (_sending)
             {
-                error = _failure is null ? new InvalidOperationException("The upload is closed.") : Failed();
+                _toSend.Enqueue(frame);
+                return acked;
             }
 
-            frame.Complete(error);
-        }
-
-        return task;
-    }
-
-    /// <summary>Lets the loop finish what is in flight and give the connection back; waits for it.</summary>
-    public async ValueTask CloseAsync()
-    {
-        _queue.Writer.TryComplete();
-        Task? loop;
-        lock (_gate)
-        {
-            loop = _loop;
-            _loop ??= Task.CompletedTask;
-        }
-
-        if (loop is not null)
-        {
-            await loop.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            _sending = true;
+            return SendThenAwaitAsync(frame, acked);
         }
     }
 
-    private async Task RunAsync()
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
+    private async ValueTask SendThenAwaitAsync(PendingFrame first, ValueTask acked)
     {
-        await Task.Yield();
-        FrameConnection? connection = null;
-        bool reusable = false;
-        CancellationToken token = _abort.Token;
-        try
+        await SendAsync(first).ConfigureAwait(false);
+        await acked.ConfigureAwait(false);
+    }
+
+    /// <summary>Runs in the caller holding the send role: sends its frame and whatever others queued meanwhile.</summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
+    private async ValueTask SendAsync(PendingFrame first)
+    {
+        PendingFrame? frame = first;
+        while (frame is not null)
         {
+            bool inFlight = false;
             try
             {
-                connection = await _channel.OpenAsync(token).ConfigureAwait(false);
+                FrameConnection connection = _connection ?? await ConnectAsync().ConfigureAwait(false);
+                NodeOpcode opcode = frame.Opcode;
+                RequestHeader header = frame.Header;
+                ReadOnlyMemory<byte> body = frame.Body;
+
+                // In the queue before the first byte leaves, so its ack always finds it. From here on the receive
+                // loop owns the frame (it may complete it, and the frame be reused, as soon as the ack is in).
+                inFlight = _inFlight.Writer.TryWrite(frame);
+                if (!inFlight)
+                {
+                    ThrowBroken();
+                }
+
+                await connection.WriteRequestAsync(opcode, header, body, _abort.Token).ConfigureAwait(false);
             }
-            catch (Exception ex) when (RemoteShardNode.IsTransportFailure(ex, default) && !_abort.IsCancellationRequested)
+            catch (Exception ex)
             {
-                throw _node.Unavailable($"cannot connect to {_channel.Name}", ex);
+                Fail(ex);
+                if (!inFlight)
+                {
+                    frame.Complete(Failed());
+                }
             }
 
-            connection.BeginOperation(Timeout.InfiniteTimeSpan, CancellationToken.None);
-            ChannelReader<PendingFrame> queue = _queue.Reader;
+            lock (_gate)
+            {
+                if (_failure is not null)
+                {
+                    while (_toSend.TryDequeue(out PendingFrame? queued))
+                    {
+                        queued.Complete(Failed());
+                    }
+                }
+
+                if (!_toSend.TryDequeue(out frame))
+                {
+                    _sending = false;
+                    if (_closed)
+                    {
+                        _inFlight.Writer.TryComplete();
+                    }
+                }
+            }
+        }
+    }
+
+    private async ValueTask<FrameConnection> ConnectAsync()
+    {
+        FrameConnection connection;
+        try
+        {
+            connection = await _channel.OpenAsync(_abort.Token).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (RemoteShardNode.IsTransportFailure(ex, default) && !_abort.IsCancellationRequested)
+        {
+            throw _node.Unavailable($"cannot connect to {_channel.Name}", ex);
+        }
+
+        connection.BeginOperation(Timeout.InfiniteTimeSpan, CancellationToken.None);
+        lock (_gate)
+        {
+            _connection = connection;
+            _receiving = ReceiveAsync(connection);
+        }
+
+        return connection;
+    }
+
+    /// <summary>No more frames: once the last ack is in, the receive loop gives the connection back. Waits for that.</summary>
+    public async ValueTask CloseAsync()
+    {
+        Task? receiving;
+        lock (_gate)
+        {
+            _closed = true;
+            if (!_sending)
+            {
+                _inFlight.Writer.TryComplete();
+            }
+
+            receiving = _receiving;
+        }
+
+        if (receiving is not null)
+        {
+            await receiving.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        }
+    }
+
+    private async Task ReceiveAsync(FrameConnection connection)
+    {
+        await Task.Yield();
+        bool reusable = false;
+        ChannelReader<PendingFrame> inFlight = _inFlight.Reader;
+        try
+        {
             while (true)
             {
-                if (_inFlight.Count == 0)
+                // Idle: no deadline and no socket read until a frame goes out. No token, so the wait does not
+                // allocate; a failure completes the channel instead.
+                _abort.CancelAfter(Timeout.InfiniteTimeSpan);
+                if (!await inFlight.WaitToReadAsync(CancellationToken.None).ConfigureAwait(false))
                 {
-                    // Idle: no deadline until the next submission. No token either, so the wait does not allocate;
-                    // nobody is waiting on this stream while nothing is in flight.
-                    _abort.CancelAfter(Timeout.InfiniteTimeSpan);
-                    if (!await queue.WaitToReadAsync(CancellationToken.None).ConfigureAwait(false))
-                    {
-                        break;
-                    }
-
-                    _abort.CancelAfter(_timeout);
+                    break;
                 }
 
-                // Everything queued goes out before the next ack is awaited: the node works on the first frame
-                // while the rest are on the wire.
-                while (queue.TryRead(out PendingFrame? frame))
+                while (inFlight.TryPeek(out PendingFrame? head))
                 {
-                    _inFlight.Enqueue(frame);
-                    await connection.WriteRequestAsync(frame.Opcode, frame.Header, frame.Body, token).ConfigureAwait(false);
-                }
-
-                if (_inFlight.Count > 0)
-                {
-                    await ReadAckAsync(connection, token).ConfigureAwait(false);
                     _abort.CancelAfter(_timeout);
+                    Exception? refusal = await ReadAckAsync(connection, _abort.Token).ConfigureAwait(false);
+                    inFlight.TryRead(out _);
+                    head.Complete(refusal);
                 }
             }
 
-            reusable = true;
+            reusable = Volatile.Read(ref _failure) is null;
         }
         catch (Exception ex)
         {
@@ -173,16 +242,19 @@ internal sealed class ShardStream
         finally
         {
             _abort.CancelAfter(Timeout.InfiniteTimeSpan);
-            if (connection is not null)
+            while (inFlight.TryRead(out PendingFrame? frame))
             {
-                connection.EndOperation();
-                _channel.Release(connection, reusable);
+                frame.Complete(Failed());
             }
+
+            connection.EndOperation();
+            _channel.Release(connection, reusable);
         }
     }
 
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
-    private async ValueTask ReadAckAsync(FrameConnection connection, CancellationToken token)
+    /// <summary>Reads one ack: null when the request succeeded, the node's refusal otherwise.</summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    private async ValueTask<Exception?> ReadAckAsync(FrameConnection connection, CancellationToken token)
     {
         FramePrefix prefix = await connection.ReadFrameAsync(token).ConfigureAwait(false);
         if (prefix.IsEnd || prefix.Opcode != NodeOpcode.Response || prefix.HeaderLength < ResponseHeader.Size)
@@ -191,7 +263,6 @@ internal sealed class ShardStream
         }
 
         ResponseHeader response = ResponseHeader.Read(connection.Header(prefix.HeaderLength));
-        PendingFrame head = _inFlight.Peek();
         if (response.Status == NodeStatus.Ok)
         {
             if (response.BodyLength != 0)
@@ -199,9 +270,7 @@ internal sealed class ShardStream
                 ThrowBadResponse(prefix);
             }
 
-            _inFlight.Dequeue();
-            head.Complete(null);
-            return;
+            return null;
         }
 
         // A refusal is an answer, not a broken stream: this request fails, the stream carries on.
@@ -212,53 +281,63 @@ internal sealed class ShardStream
 
         byte[] message = new byte[response.BodyLength];
         await connection.ReadBodyAsync(message, token).ConfigureAwait(false);
-        _inFlight.Dequeue();
-        head.Complete(_node.Refused(response.Status, Encoding.UTF8.GetString(message)));
+        return _node.Refused(response.Status, Encoding.UTF8.GetString(message));
     }
 
+    /// <summary>Records the first failure and stops both directions; frames are failed by whoever holds them.</summary>
     private void Fail(Exception ex)
     {
-        Exception failure = ex switch
-        {
-            _ when Volatile.Read(ref _callerCancelled) => new OperationCanceledException("A write of this upload was cancelled; the upload is lost.", ex),
-            ShardException => ex,
-            _ when _abort.IsCancellationRequested => _node.Unavailable($"no answer from {_channel.Name} within {_timeout.TotalSeconds:0.###} s", ex),
-            _ when RemoteShardNode.IsTransportFailure(ex, default) => _node.Unavailable($"lost the connection to {_channel.Name}", ex),
-            _ => ex,
-        };
-
         lock (_gate)
         {
-            _failure = failure;
+            if (_failure is not null)
+            {
+                return;
+            }
+
+            _failure = ex switch
+            {
+                _ when _callerCancelled => new OperationCanceledException("A write of this upload was cancelled; the upload is lost.", ex),
+                ShardException => ex,
+                _ when _abort.IsCancellationRequested && ex is OperationCanceledException => _node.Unavailable($"no answer from {_channel.Name} within {_timeout.TotalSeconds:0.###} s", ex),
+                _ when RemoteShardNode.IsTransportFailure(ex, default) => _node.Unavailable($"lost the connection to {_channel.Name}", ex),
+                _ => ex,
+            };
         }
 
-        _queue.Writer.TryComplete();
-        while (_inFlight.TryDequeue(out PendingFrame? frame))
-        {
-            frame.Complete(Failed());
-        }
-
-        while (_queue.Reader.TryRead(out PendingFrame? frame))
-        {
-            frame.Complete(Failed());
-        }
+        Abort();
+        _inFlight.Writer.TryComplete();
     }
 
     /// <summary>A fresh exception per caller, so concurrent throws do not share one stack trace.</summary>
     private Exception Failed()
     {
-        Exception failure = _failure!;
+        Exception failure;
+        lock (_gate)
+        {
+            failure = _failure ?? new InvalidOperationException("The upload is closed.");
+        }
+
         return failure switch
         {
             ShardException shard => new ShardException(shard.Failure, shard.NodeId, shard.Message, failure),
             OperationCanceledException => new OperationCanceledException(failure.Message, failure),
+            InvalidOperationException => failure,
             _ => new IOException(failure.Message, failure),
         };
     }
 
     private void CallerCancelled()
     {
-        Volatile.Write(ref _callerCancelled, true);
+        lock (_gate)
+        {
+            _callerCancelled = true;
+        }
+
+        Abort();
+    }
+
+    private void Abort()
+    {
         try
         {
             _abort.Cancel();
@@ -275,6 +354,9 @@ internal sealed class ShardStream
             _free.Push(frame);
         }
     }
+
+    [DoesNotReturn]
+    private static void ThrowBroken() => throw new IOException("Node connection closed: the receive side stopped.");
 
     [DoesNotReturn]
     private static void ThrowBadResponse(FramePrefix prefix) =>
