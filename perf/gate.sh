@@ -55,7 +55,8 @@ run() {
     echo "gate: benchmark run failed"
     return 1
   fi
-  grep -E '^\| (Gate|RangeGet)' "$work/$name.log" | cut -c1-200
+  grep -E '^\|' "$work/$name.log" | grep -v -- '---' | cut -c1-200
+  return 0
 }
 
 suites=(GateCodecBenchmarks GatePipelineBenchmarks RangeGetBenchmarks)

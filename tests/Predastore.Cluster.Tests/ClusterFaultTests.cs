@@ -8,6 +8,7 @@ using System.Net;
 using Amazon.S3;
 using Amazon.S3.Model;
 using Predastore.Metadata;
+using Predastore.Ingest.S3;
 
 namespace Predastore.Cluster.Tests;
 

@@ -1,4 +1,5 @@
 using System.Diagnostics.CodeAnalysis;
+using Predastore.Ingest.S3;
 
 namespace Predastore.Ingest.Auth;
 

@@ -6,6 +6,7 @@ using System.Security.Cryptography;
 using System.Text;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Primitives;
+using Predastore.Ingest.S3;
 
 namespace Predastore.Ingest.Auth;
 
@@ -143,7 +144,7 @@ internal sealed class AwsChunkedReader : PayloadReadStream
             if (lengthHeader.Count != 1
                 || !long.TryParse(lengthHeader[0], NumberStyles.None, CultureInfo.InvariantCulture, out long parsed))
             {
-                throw AuthErrors.InvalidArgument("x-amz-decoded-content-length must be a non-negative integer.");
+                throw S3Errors.InvalidArgument("x-amz-decoded-content-length must be a non-negative integer.");
             }
 
             decodedLength = parsed;
@@ -447,7 +448,7 @@ internal sealed class AwsChunkedReader : PayloadReadStream
 
         if (_declaredLength is long declared && size > declared - _decodedLength)
         {
-            S3ThrowHelper.Throw(AuthErrors.InvalidRequest("The decoded body is longer than x-amz-decoded-content-length."));
+            S3ThrowHelper.Throw(S3Errors.InvalidRequest("The decoded body is longer than x-amz-decoded-content-length."));
         }
 
         if (size > 0)
@@ -461,7 +462,7 @@ internal sealed class AwsChunkedReader : PayloadReadStream
         VerifyChunkSignature();
         if (_declaredLength is long expected && expected != _decodedLength)
         {
-            S3ThrowHelper.Throw(AuthErrors.IncompleteBody("The decoded body is shorter than x-amz-decoded-content-length."));
+            S3ThrowHelper.Throw(S3Errors.IncompleteBody("The decoded body is shorter than x-amz-decoded-content-length."));
         }
 
         _state = State.Trailers;
@@ -604,7 +605,7 @@ internal sealed class AwsChunkedReader : PayloadReadStream
         SigV4Signing.Sign(_context.SigningKey.Span, stringToSign, expected);
         if (!SigV4Signing.SignatureEquals(expected, _trailerSignature))
         {
-            S3ThrowHelper.Throw(AuthErrors.SignatureDoesNotMatch());
+            S3ThrowHelper.Throw(S3Errors.SignatureDoesNotMatch());
         }
     }
 }

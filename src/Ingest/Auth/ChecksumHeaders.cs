@@ -1,6 +1,7 @@
 using System.Diagnostics.CodeAnalysis;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Primitives;
+using Predastore.Ingest.S3;
 
 namespace Predastore.Ingest.Auth;
 
@@ -117,7 +118,7 @@ internal static class ChecksumHeaders
             value = header.Value.ToString();
             if (header.Value.Count != 1 || !IsValidValue(algorithm, value))
             {
-                S3ThrowHelper.Throw(AuthErrors.InvalidRequest($"Value for {HeaderName(algorithm)} header is invalid."));
+                S3ThrowHelper.Throw(S3Errors.InvalidRequest($"Value for {HeaderName(algorithm)} header is invalid."));
             }
         }
 
@@ -147,12 +148,12 @@ internal static class ChecksumHeaders
         {
             if (!TryParseAlgorithmName(sdkAlgorithm.ToString(), out ChecksumAlgorithm announced))
             {
-                S3ThrowHelper.Throw(AuthErrors.InvalidRequest("Value for x-amz-sdk-checksum-algorithm header is invalid."));
+                S3ThrowHelper.Throw(S3Errors.InvalidRequest("Value for x-amz-sdk-checksum-algorithm header is invalid."));
             }
 
             if (found && announced != algorithm)
             {
-                S3ThrowHelper.Throw(AuthErrors.InvalidRequest(
+                S3ThrowHelper.Throw(S3Errors.InvalidRequest(
                     $"x-amz-sdk-checksum-algorithm specified {AlgorithmName(announced)} but the checksum sent is {AlgorithmName(algorithm)}."));
             }
         }
@@ -162,5 +163,5 @@ internal static class ChecksumHeaders
 
     [DoesNotReturn]
     private static void ThrowMultiple() =>
-        S3ThrowHelper.Throw(AuthErrors.InvalidRequest("Expecting a single x-amz-checksum- header. Multiple checksum Types are not allowed."));
+        S3ThrowHelper.Throw(S3Errors.InvalidRequest("Expecting a single x-amz-checksum- header. Multiple checksum Types are not allowed."));
 }

@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using System.IO.Hashing;
 using System.Security.Cryptography;
+using Predastore.Ingest.S3;
 
 namespace Predastore.Ingest.Auth;
 
@@ -110,7 +111,7 @@ internal sealed class IncrementalChecksum : IDisposable
     {
         if (!Matches(headerValue))
         {
-            S3ThrowHelper.Throw(AuthErrors.BadDigest(ChecksumHeaders.AlgorithmName(Algorithm)));
+            S3ThrowHelper.Throw(S3Errors.BadDigest(ChecksumHeaders.AlgorithmName(Algorithm)));
         }
     }
 

@@ -1,6 +1,7 @@
 using System.IO.Pipelines;
 using System.Runtime.CompilerServices;
 using Microsoft.AspNetCore.Http;
+using Predastore.Ingest.S3;
 
 namespace Predastore.Ingest.Auth;
 
@@ -69,7 +70,7 @@ internal abstract class PayloadReadStream : Stream
         }
         catch (BadHttpRequestException e) when (IsIncompleteBody(e))
         {
-            Failure = AuthErrors.IncompleteBody(inner: e);
+            Failure = S3Errors.IncompleteBody(inner: e);
             return ValueTask.FromException<int>(Failure);
         }
         catch (S3Exception e)
@@ -128,7 +129,7 @@ internal abstract class PayloadReadStream : Stream
             }
             catch (BadHttpRequestException e) when (IsIncompleteBody(e))
             {
-                Failure = AuthErrors.IncompleteBody(inner: e);
+                Failure = S3Errors.IncompleteBody(inner: e);
                 throw Failure;
             }
 

@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Globalization;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Primitives;
+using Predastore.Ingest.S3;
 
 namespace Predastore.Ingest.Auth;
 
@@ -70,7 +71,7 @@ internal sealed class SigV4Verifier
         {
             if (presigned)
             {
-                return Fail(AuthErrors.InvalidArgument(
+                return Fail(S3Errors.InvalidArgument(
                     "Only one auth mechanism allowed; only the X-Amz-Algorithm query parameter, Signature query string parameter or the Authorization header should be specified"));
             }
 
@@ -87,14 +88,14 @@ internal sealed class SigV4Verifier
             return Fail(UnsupportedMechanism());
         }
 
-        return Fail(AuthErrors.AccessDenied("Anonymous access is not allowed; sign the request with AWS Signature Version 4."));
+        return Fail(S3Errors.AccessDenied("Anonymous access is not allowed; sign the request with AWS Signature Version 4."));
     }
 
     private AuthResult VerifyHeader(HttpRequest request, StringValues authorization, string rawPath, List<CanonicalQueryParameter> query)
     {
         if (authorization.Count != 1)
         {
-            return Fail(AuthErrors.AuthorizationHeaderMalformed("more than one Authorization header."));
+            return Fail(S3Errors.AuthorizationHeaderMalformed("more than one Authorization header."));
         }
 
         string header = authorization[0]!;
@@ -115,7 +116,7 @@ internal sealed class SigV4Verifier
             int eq = part.IndexOf('=');
             if (eq <= 0)
             {
-                return Fail(AuthErrors.AuthorizationHeaderMalformed($"'{part}' is not a key=value pair."));
+                return Fail(S3Errors.AuthorizationHeaderMalformed($"'{part}' is not a key=value pair."));
             }
 
             ReadOnlySpan<char> key = part[..eq].Trim();
@@ -135,12 +136,12 @@ internal sealed class SigV4Verifier
             }
             else
             {
-                return Fail(AuthErrors.AuthorizationHeaderMalformed($"unexpected component '{key}'."));
+                return Fail(S3Errors.AuthorizationHeaderMalformed($"unexpected component '{key}'."));
             }
 
             if (slot is not null)
             {
-                return Fail(AuthErrors.AuthorizationHeaderMalformed($"'{key}' appears more than once."));
+                return Fail(S3Errors.AuthorizationHeaderMalformed($"'{key}' appears more than once."));
             }
 
             slot = value;
@@ -148,58 +149,58 @@ internal sealed class SigV4Verifier
 
         if (credential is null || signedHeadersText is null || signature is null)
         {
-            return Fail(AuthErrors.AuthorizationHeaderMalformed("it must contain Credential, SignedHeaders and Signature."));
+            return Fail(S3Errors.AuthorizationHeaderMalformed("it must contain Credential, SignedHeaders and Signature."));
         }
 
         if (!TryParseCredential(credential, out CredentialScope scope))
         {
-            return Fail(AuthErrors.AuthorizationHeaderMalformed(
+            return Fail(S3Errors.AuthorizationHeaderMalformed(
                 "the Credential is mal-formed; expecting \"<YOUR-AKID>/YYYYMMDD/REGION/SERVICE/aws4_request\"."));
         }
 
         if (ValidateScope(scope) is { } scopeError)
         {
-            return Fail(AuthErrors.AuthorizationHeaderMalformed(scopeError));
+            return Fail(S3Errors.AuthorizationHeaderMalformed(scopeError));
         }
 
         if (!TryGetHeaderDate(request.Headers, out string amzDate, out DateTimeOffset requestTime))
         {
-            return Fail(AuthErrors.AccessDenied("AWS authentication requires a valid Date or x-amz-date header"));
+            return Fail(S3Errors.AccessDenied("AWS authentication requires a valid Date or x-amz-date header"));
         }
 
         if (!amzDate.AsSpan(0, 8).SequenceEqual(scope.Date))
         {
-            return Fail(AuthErrors.AuthorizationHeaderMalformed(
+            return Fail(S3Errors.AuthorizationHeaderMalformed(
                 $"Invalid credential date \"{scope.Date}\". This date is not the same as X-Amz-Date: \"{amzDate[..8]}\"."));
         }
 
         TimeSpan skew = _timeProvider.GetUtcNow() - requestTime;
         if (skew.Duration() > MaxClockSkew)
         {
-            return Fail(AuthErrors.RequestTimeTooSkewed());
+            return Fail(S3Errors.RequestTimeTooSkewed());
         }
 
         StringValues contentSha256 = request.Headers[ContentSha256Header];
         if (StringValues.IsNullOrEmpty(contentSha256))
         {
-            return Fail(AuthErrors.InvalidRequest("Missing required header for this request: x-amz-content-sha256"));
+            return Fail(S3Errors.InvalidRequest("Missing required header for this request: x-amz-content-sha256"));
         }
 
         string payloadHash = contentSha256.ToString();
         if (contentSha256.Count != 1 || !PayloadModes.TryParse(payloadHash, out PayloadMode payloadMode))
         {
-            return Fail(AuthErrors.InvalidArgument(
+            return Fail(S3Errors.InvalidArgument(
                 "x-amz-content-sha256 must be UNSIGNED-PAYLOAD, STREAMING-UNSIGNED-PAYLOAD-TRAILER, STREAMING-AWS4-HMAC-SHA256-PAYLOAD, STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER or a valid sha256 value."));
         }
 
         if (!TryParseSignedHeaders(signedHeadersText, out string[] signedHeaders))
         {
-            return Fail(AuthErrors.AuthorizationHeaderMalformed("SignedHeaders must be a ';'-separated list of lowercase header names including 'host'."));
+            return Fail(S3Errors.AuthorizationHeaderMalformed("SignedHeaders must be a ';'-separated list of lowercase header names including 'host'."));
         }
 
         if (FindUnsignedAmzHeader(request.Headers, signedHeaders) is { } unsigned)
         {
-            return Fail(AuthErrors.AccessDenied($"There were headers present in the request which were not signed: {unsigned}"));
+            return Fail(S3Errors.AccessDenied($"There were headers present in the request which were not signed: {unsigned}"));
         }
 
         return Finish(request, scope, amzDate, requestTime, rawPath, SigV4Canonical.CanonicalQueryString(query, exclude: null),
@@ -216,74 +217,74 @@ internal sealed class SigV4Verifier
         string? signature = FindDecoded(query, SignatureParameter);
         if (algorithm is null || credential is null || date is null || expires is null || signedHeadersText is null || signature is null)
         {
-            return Fail(AuthErrors.AuthorizationQueryParametersError(
+            return Fail(S3Errors.AuthorizationQueryParametersError(
                 "Query-string authentication version 4 requires the X-Amz-Algorithm, X-Amz-Credential, X-Amz-Signature, X-Amz-Date, X-Amz-SignedHeaders, and X-Amz-Expires parameters."));
         }
 
         if (algorithm != SigV4Signing.Algorithm)
         {
-            return Fail(AuthErrors.AuthorizationQueryParametersError("X-Amz-Algorithm only supports \"AWS4-HMAC-SHA256\""));
+            return Fail(S3Errors.AuthorizationQueryParametersError("X-Amz-Algorithm only supports \"AWS4-HMAC-SHA256\""));
         }
 
         if (!TryParseCredential(credential, out CredentialScope scope))
         {
-            return Fail(AuthErrors.AuthorizationQueryParametersError(
+            return Fail(S3Errors.AuthorizationQueryParametersError(
                 "Error parsing the X-Amz-Credential parameter; the Credential is mal-formed; expecting \"<YOUR-AKID>/YYYYMMDD/REGION/SERVICE/aws4_request\"."));
         }
 
         if (ValidateScope(scope) is { } scopeError)
         {
-            return Fail(AuthErrors.AuthorizationQueryParametersError("Error parsing the X-Amz-Credential parameter; " + scopeError));
+            return Fail(S3Errors.AuthorizationQueryParametersError("Error parsing the X-Amz-Credential parameter; " + scopeError));
         }
 
         if (!TryParseAmzDate(date, out DateTimeOffset requestTime))
         {
-            return Fail(AuthErrors.AuthorizationQueryParametersError("X-Amz-Date must be in the ISO8601 Long Format \"yyyyMMdd'T'HHmmss'Z'\""));
+            return Fail(S3Errors.AuthorizationQueryParametersError("X-Amz-Date must be in the ISO8601 Long Format \"yyyyMMdd'T'HHmmss'Z'\""));
         }
 
         if (!date.AsSpan(0, 8).SequenceEqual(scope.Date))
         {
-            return Fail(AuthErrors.AuthorizationQueryParametersError(
+            return Fail(S3Errors.AuthorizationQueryParametersError(
                 $"Invalid credential date \"{scope.Date}\". This date is not the same as X-Amz-Date: \"{date[..8]}\"."));
         }
 
         if (!long.TryParse(expires, NumberStyles.None, CultureInfo.InvariantCulture, out long expirySeconds))
         {
-            return Fail(AuthErrors.InvalidArgument(expires.StartsWith('-') ? "X-Amz-Expires must be non-negative" : "X-Amz-Expires should be a number"));
+            return Fail(S3Errors.InvalidArgument(expires.StartsWith('-') ? "X-Amz-Expires must be non-negative" : "X-Amz-Expires should be a number"));
         }
 
         if (expirySeconds > MaxPresignedExpirySeconds)
         {
-            return Fail(AuthErrors.InvalidArgument("X-Amz-Expires must be less than a week (in seconds) that is 604800"));
+            return Fail(S3Errors.InvalidArgument("X-Amz-Expires must be less than a week (in seconds) that is 604800"));
         }
 
         DateTimeOffset now = _timeProvider.GetUtcNow();
         if (now > requestTime.AddSeconds(expirySeconds))
         {
-            return Fail(AuthErrors.AccessDenied("Request has expired"));
+            return Fail(S3Errors.AccessDenied("Request has expired"));
         }
 
         if (requestTime - now > MaxClockSkew)
         {
-            return Fail(AuthErrors.AccessDenied("Request is not valid yet"));
+            return Fail(S3Errors.AccessDenied("Request is not valid yet"));
         }
 
         // Presigned URLs sign UNSIGNED-PAYLOAD unless the URL itself carries a payload hash.
         string payloadHash = FindDecoded(query, ContentSha256Parameter) ?? PayloadModes.UnsignedPayload;
         if (!PayloadModes.TryParse(payloadHash, out PayloadMode payloadMode) || payloadMode.IsStreaming())
         {
-            return Fail(AuthErrors.InvalidArgument("X-Amz-Content-Sha256 must be UNSIGNED-PAYLOAD or a valid sha256 value."));
+            return Fail(S3Errors.InvalidArgument("X-Amz-Content-Sha256 must be UNSIGNED-PAYLOAD or a valid sha256 value."));
         }
 
         if (!TryParseSignedHeaders(signedHeadersText, out string[] signedHeaders))
         {
-            return Fail(AuthErrors.AuthorizationQueryParametersError(
+            return Fail(S3Errors.AuthorizationQueryParametersError(
                 "X-Amz-SignedHeaders must be a ';'-separated list of lowercase header names including 'host'."));
         }
 
         if (FindUnsignedAmzHeader(request.Headers, signedHeaders) is { } unsigned)
         {
-            return Fail(AuthErrors.AccessDenied($"There were headers present in the request which were not signed: {unsigned}"));
+            return Fail(S3Errors.AccessDenied($"There were headers present in the request which were not signed: {unsigned}"));
         }
 
         return Finish(request, scope, date, requestTime, rawPath, SigV4Canonical.CanonicalQueryString(query, exclude: SignatureParameter),
@@ -307,7 +308,7 @@ internal sealed class SigV4Verifier
         string? secretKey = _secretKeyLookup(scope.AccessKey);
         if (secretKey is null)
         {
-            return Fail(AuthErrors.InvalidAccessKeyId());
+            return Fail(S3Errors.InvalidAccessKeyId());
         }
 
         byte[] signingKey = GetSigningKey(secretKey, scope.Date);
@@ -320,7 +321,7 @@ internal sealed class SigV4Verifier
         SigV4Signing.Sign(signingKey, stringToSign, computed);
         if (!SigV4Signing.SignatureEquals(computed, signature))
         {
-            return Fail(AuthErrors.SignatureDoesNotMatch());
+            return Fail(S3Errors.SignatureDoesNotMatch());
         }
 
         return AuthResult.Success(new SigV4Context(
@@ -487,7 +488,7 @@ internal sealed class SigV4Verifier
         Find(query, name) is { } p ? Uri.UnescapeDataString(p.Value) : null;
 
     private static S3Exception UnsupportedMechanism() =>
-        AuthErrors.InvalidRequest("The authorization mechanism you have provided is not supported. Please use AWS4-HMAC-SHA256.");
+        S3Errors.InvalidRequest("The authorization mechanism you have provided is not supported. Please use AWS4-HMAC-SHA256.");
 
     private static AuthResult Fail(S3Exception error) => AuthResult.Failure(error);
 

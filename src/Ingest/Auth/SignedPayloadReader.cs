@@ -3,6 +3,7 @@ using System.IO.Pipelines;
 using System.Runtime.CompilerServices;
 using System.Security.Cryptography;
 using Microsoft.AspNetCore.Http;
+using Predastore.Ingest.S3;
 
 namespace Predastore.Ingest.Auth;
 
@@ -75,7 +76,7 @@ internal sealed class SignedPayloadReader : PayloadReadStream
         _hash.GetHashAndReset(actual);
         if (!actual.SequenceEqual(_expectedHash))
         {
-            Failure = AuthErrors.XAmzContentSha256Mismatch();
+            Failure = S3Errors.XAmzContentSha256Mismatch();
             throw Failure;
         }
 

@@ -1,11 +1,40 @@
 using System.Diagnostics.CodeAnalysis;
-using Predastore.Ingest.Auth;
 
 namespace Predastore.Ingest.S3;
 
-/// <summary>The S3 errors the gateway answers with: the S3 code, its HTTP status and a message naming what was wrong.</summary>
+/// <summary>
+/// Every S3 error the gateway answers with — request routing, objects, authentication and body decoding — with the
+/// code, HTTP status and text S3 uses, and a message naming what was wrong.
+/// </summary>
 internal static class S3Errors
 {
+    public const string SignatureDoesNotMatchCode = "SignatureDoesNotMatch";
+
+    public static S3Exception AccessDenied(string message = "Access Denied") => new("AccessDenied", message, 403);
+
+    public static S3Exception AuthorizationHeaderMalformed(string detail) =>
+        new("AuthorizationHeaderMalformed", "The authorization header is malformed; " + detail, 400);
+
+    public static S3Exception AuthorizationQueryParametersError(string message) => new("AuthorizationQueryParametersError", message, 400);
+
+    public static S3Exception InvalidAccessKeyId() =>
+        new("InvalidAccessKeyId", "The AWS Access Key Id you provided does not exist in our records.", 403);
+
+    public static S3Exception RequestTimeTooSkewed() =>
+        new("RequestTimeTooSkewed", "The difference between the request time and the current time is too large.", 403);
+
+    public static S3Exception SignatureDoesNotMatch() =>
+        new(SignatureDoesNotMatchCode, "The request signature we calculated does not match the signature you provided. Check your key and signing method.", 403);
+
+    public static S3Exception ChunkSignatureDoesNotMatch() =>
+        new(SignatureDoesNotMatchCode, "The chunk signature we calculated does not match the signature you provided.", 403);
+
+    public static S3Exception XAmzContentSha256Mismatch() =>
+        new("XAmzContentSHA256Mismatch", "The provided 'x-amz-content-sha256' header does not match what was computed.", 400);
+
+    public static S3Exception MalformedTrailer(string detail) =>
+        new("MalformedTrailerError", "The request contained trailing data that was not well-formed: " + detail, 400);
+
     public static S3Exception NoSuchBucket(string bucket) => new("NoSuchBucket", $"The specified bucket does not exist: {bucket}", 404);
 
     public static S3Exception NoSuchKey(string key) => new("NoSuchKey", $"The specified key does not exist: {key}", 404);
@@ -35,7 +64,8 @@ internal static class S3Errors
 
     public static S3Exception EntityTooLarge(long size, long limit) => new("EntityTooLarge", $"Your proposed upload of {size} bytes exceeds the maximum allowed object size of {limit} bytes.", 400);
 
-    public static S3Exception IncompleteBody() => new("IncompleteBody", "You did not provide the number of bytes specified by the Content-Length HTTP header.", 400);
+    public static S3Exception IncompleteBody(string message = "You did not provide the number of bytes specified by the Content-Length HTTP header.", Exception? inner = null) =>
+        new("IncompleteBody", message, 400, inner);
 
     public static S3Exception NotImplemented(string what) => new("NotImplemented", $"A header or query you provided implies functionality that is not implemented: {what}", 501);
 

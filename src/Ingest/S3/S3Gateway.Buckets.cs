@@ -40,7 +40,7 @@ internal sealed partial class S3Gateway
             string? location = S3Xml.ChildValue(configuration, "LocationConstraint");
             if (!string.IsNullOrEmpty(location) && location != _options.Region)
             {
-                throw new Auth.S3Exception(
+                throw new S3Exception(
                     "InvalidLocationConstraint",
                     $"The specified location-constraint is not valid: this endpoint serves {_options.Region}, not {location}.",
                     400);

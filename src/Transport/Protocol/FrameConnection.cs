@@ -106,6 +106,7 @@ internal sealed class FrameConnection : IAsyncDisposable
         await WriteBodyAndFlushAsync(body, cancellationToken).ConfigureAwait(false);
     }
 
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     private async ValueTask WriteBodyAndFlushAsync(ReadOnlyMemory<byte> body, CancellationToken cancellationToken)
     {
         if (body.Length <= InlineBodyLimit)
@@ -124,6 +125,7 @@ internal sealed class FrameConnection : IAsyncDisposable
         await _stream.FlushAsync(cancellationToken).ConfigureAwait(false);
     }
 
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     private async ValueTask FlushAsync(CancellationToken cancellationToken)
     {
         FlushResult flushed = await _writer.FlushAsync(cancellationToken).ConfigureAwait(false);
@@ -236,6 +238,7 @@ internal sealed class FrameConnection : IAsyncDisposable
     }
 
     /// <summary>Reads and drops a body nobody wants (a request the node refuses before reading it).</summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     public async ValueTask SkipBodyAsync(long length, CancellationToken cancellationToken)
     {
         while (length > 0)

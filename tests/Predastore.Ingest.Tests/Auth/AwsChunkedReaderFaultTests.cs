@@ -3,6 +3,7 @@
 // InvalidRequest, MalformedTrailerError) and keeps throwing it.
 using System.Text;
 using Predastore.Ingest.Auth;
+using Predastore.Ingest.S3;
 
 namespace Predastore.Ingest.Tests.Auth;
 

@@ -7,6 +7,7 @@ using System.Security.Cryptography;
 using System.Text;
 using Microsoft.AspNetCore.Http;
 using Predastore.Ingest.Auth;
+using Predastore.Ingest.S3;
 
 namespace Predastore.Ingest.Tests.Auth;
 

@@ -3,6 +3,7 @@
 // been verified; trailers are exposed once the reader has returned end of stream.
 using System.IO.Pipelines;
 using Predastore.Ingest.Auth;
+using Predastore.Ingest.S3;
 
 namespace Predastore.Ingest.Tests.Auth;
 

@@ -4,6 +4,7 @@ using System.Buffers.Binary;
 using System.Security.Cryptography;
 using Microsoft.AspNetCore.Http;
 using Predastore.Ingest.Auth;
+using Predastore.Ingest.S3;
 
 namespace Predastore.Ingest.Tests.Auth;
 

@@ -2,6 +2,7 @@
 // the allowed time, is refused with the S3 error code and status S3 itself would return, and never throws.
 using Microsoft.AspNetCore.Http;
 using Predastore.Ingest.Auth;
+using Predastore.Ingest.S3;
 
 namespace Predastore.Ingest.Tests.Auth;
 

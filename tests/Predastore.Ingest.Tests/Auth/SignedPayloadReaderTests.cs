@@ -2,6 +2,7 @@
 // that value; otherwise the last read throws XAmzContentSHA256Mismatch (400), before the caller can commit.
 using System.Security.Cryptography;
 using Predastore.Ingest.Auth;
+using Predastore.Ingest.S3;
 
 namespace Predastore.Ingest.Tests.Auth;
 

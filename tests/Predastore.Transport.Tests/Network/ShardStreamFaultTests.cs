@@ -1,0 +1,68 @@
+// Invariant: an upload keeps one stream with several writes in flight, so one broken stream must fail every write in
+// flight, queued or submitted later (each with a shard failure, never a hang and never a success), and a caller's
+// cancellation of one write loses the whole upload, since a frame on the wire cannot be taken back.
+using System.Net;
+using System.Net.Sockets;
+using Predastore.Transport.Protocol;
+
+namespace Predastore.Transport.Tests.Network;
+
+public sealed class ShardStreamFaultTests
+{
+    private static readonly NodeTransportOptions s_short = new()
+    {
+        ConnectTimeout = TimeSpan.FromMilliseconds(500),
+        RequestTimeout = TimeSpan.FromMilliseconds(500),
+        IdleTimeout = TimeSpan.FromSeconds(30),
+    };
+
+    [Fact]
+    public async Task Write_ManyInFlightToANodeThatNeverAnswers_AllFailUnavailableAndLaterWritesToo()
+    {
+        // Arrange: a port that accepts and says nothing, so the stream never gets past the member handshake.
+        using var silent = new TcpListener(IPAddress.Loopback, 0);
+        silent.Start();
+        await using RemoteShardNode node = NodeTransports.Connect(NodeTransportKind.Tcp, 5, (IPEndPoint)silent.LocalEndpoint, TestCertificates.Plain(), s_short);
+        IShardUpload upload = node.BeginPut(TestKeys.Key(1, 0));
+        byte[] cell = TestKeys.Bytes(64 * 1024, 1);
+
+        // Act: four writes in flight at once, as the pipeline's senders keep them.
+        Task[] writes = [.. Enumerable.Range(0, 4).Select(i => upload.WriteAsync(i * cell.Length, cell).AsTask())];
+        Exception[] failures = await Task.WhenAll(writes.Select(w => Record.ExceptionAsync(() => w.WaitAsync(TestKeys.Timeout))));
+        Exception later = await Record.ExceptionAsync(() => upload.WriteAsync(4 * cell.Length, cell).AsTask().WaitAsync(TestKeys.Timeout));
+
+        // Assert
+        Assert.All(failures, f => Assert.Equal(expected: ShardFailure.Unavailable, actual: Assert.IsType<ShardException>(f).Failure));
+        Assert.Equal(expected: ShardFailure.Unavailable, actual: Assert.IsType<ShardException>(later).Failure);
+        Assert.All(failures, f => Assert.Equal(expected: 5, actual: ((ShardException)f).NodeId));
+        await upload.DisposeAsync().AsTask().WaitAsync(TestKeys.Timeout);
+    }
+
+    [Fact]
+    public async Task Write_CallerCancelsOneOfSeveralInFlight_ThatWriteIsCancelledAndTheUploadIsLost()
+    {
+        // Arrange: a silent node keeps the writes pending until the cancellation.
+        using var silent = new TcpListener(IPAddress.Loopback, 0);
+        silent.Start();
+        var patient = new NodeTransportOptions { ConnectTimeout = TimeSpan.FromSeconds(30), RequestTimeout = TimeSpan.FromSeconds(30) };
+        await using RemoteShardNode node = NodeTransports.Connect(NodeTransportKind.Tcp, 6, (IPEndPoint)silent.LocalEndpoint, TestCertificates.Plain(), patient);
+        IShardUpload upload = node.BeginPut(TestKeys.Key(2, 0));
+        byte[] cell = TestKeys.Bytes(1024, 2);
+        using var cancel = new CancellationTokenSource();
+        Task other = upload.WriteAsync(0, cell).AsTask();
+        Task cancelled = upload.WriteAsync(cell.Length, cell, cancel.Token).AsTask();
+
+        // Act
+        await cancel.CancelAsync();
+        Exception cancelledFailure = await Record.ExceptionAsync(() => cancelled.WaitAsync(TestKeys.Timeout));
+        Exception otherFailure = await Record.ExceptionAsync(() => other.WaitAsync(TestKeys.Timeout));
+        Exception commit = await Record.ExceptionAsync(() => upload.CommitAsync(2 * cell.Length).AsTask().WaitAsync(TestKeys.Timeout));
+
+        // Assert: nothing of the upload succeeds after a lost frame.
+        Assert.IsAssignableFrom<OperationCanceledException>(cancelledFailure);
+        Assert.NotNull(otherFailure);
+        Assert.NotNull(commit);
+        Assert.IsNotType<TimeoutException>(commit);
+        await upload.DisposeAsync().AsTask().WaitAsync(TestKeys.Timeout);
+    }
+}
