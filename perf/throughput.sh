@@ -4,7 +4,7 @@
 # machine's limits: nginx (Debian nginx-light) serving the same sizes from disk for GET, nginx's dav module writing
 # them to disk for PUT (same client, unsigned), and fio's sequential writes to the same disk. Loopback only.
 #
-#   perf/throughput.sh [SECONDS_PER_CELL]     (default 10; about 30 cells, 6-8 minutes)
+#   perf/throughput.sh [SECONDS_PER_CELL]     (default 10; 48 load-driver runs and 6 fio runs, about 6 minutes)
 set -uo pipefail
 cd "$(dirname "$0")/.."
 seconds=${1:-10}
@@ -96,7 +96,7 @@ fio_write() {
 
 commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
 cpu=$(lscpu | sed -n 's/^Model name: *//p' | head -1)
-echo "Machine: $(nproc) cores, $cpu, $(free -g | awk '/Mem:/{print $2}') GiB, $(. /etc/os-release; echo "$PRETTY_NAME"), .NET $(dotnet --version)."
+echo "Machine: $(nproc) cores, $cpu, $(free -g | awk '/Mem:/{print $2}') GiB, $(. /etc/os-release; echo "$PRETTY_NAME"), .NET SDK $(dotnet --version)."
 echo "Date: $(date -u +%Y-%m-%d), commit $commit, load average at start $(cut -d' ' -f1-3 /proc/loadavg), ${seconds} s per cell."
 echo
 echo "| object | clients | predastore PUT | nginx dav PUT | fio write | PUT ÷ fio | predastore GET | nginx GET | GET ÷ nginx |"

@@ -19,12 +19,12 @@ namespace Predastore.Transport.Protocol;
 /// stripes in flight per shard) keeps the stream busy instead of paying a round trip per cell.
 /// </para>
 /// <para>
-/// Sending: the submitting caller sends its frame itself (no hand-off to another thread); a caller that finds a send
-/// under way queues its frame and the caller already sending sends it too. Every frame enters
-/// <see cref="_inFlight"/> before its first byte goes out. Receiving: one loop per stream reads an ack whenever
-/// something is in flight and completes the oldest frame; with nothing in flight it waits on the queue, not on the
-/// socket, so the connection goes back to the pool clean. Frames are pooled <see cref="IValueTaskSource"/>s: a
-/// write allocates nothing in steady state.
+/// Two loops per stream, each one long-lived async method, so a frame costs no allocation: the send loop writes
+/// whatever callers queued, and puts every frame into <see cref="_inFlight"/> before its first byte goes out; the
+/// receive loop reads an ack whenever something is in flight and completes the oldest frame. With nothing in flight
+/// it waits on the queue, not on the socket, so the connection goes back to the pool clean. Frames are pooled
+/// <see cref="IValueTaskSource"/>s. (A caller that sent its own frame would keep an async method alive across the
+/// ack wait, one per write in flight: more than the pooling builder's per-thread cache holds.)
 /// </para>
 /// <para>
 /// A transport failure or a time-out (no ack for <see cref="NodeTransportOptions.RequestTimeout"/> while something
@@ -40,24 +40,22 @@ internal sealed class ShardStream
     private readonly INodeChannel _channel;
     private readonly TimeSpan _timeout;
 
-    // Sent (or being sent), not yet acknowledged, in send order. Written only by the caller holding the send role,
-    // read only by the receive loop; unbounded because callers bound themselves (each waits for its own writes),
-    // and a single-reader unbounded channel neither allocates per item nor per wait.
+    // Submitted, not yet sent; read only by the send loop. Unbounded because callers bound themselves (each waits
+    // for its own writes), and a single-reader unbounded channel allocates neither per item nor per wait.
+    private readonly Channel<PendingFrame> _toSend = Channel.CreateUnbounded<PendingFrame>(new UnboundedChannelOptions { SingleReader = true });
+
+    // Sent (or being sent), not yet acknowledged, in send order. Written only by the send loop, read only by the
+    // receive loop.
     private readonly Channel<PendingFrame> _inFlight = Channel.CreateUnbounded<PendingFrame>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
 
-    // Cancelled by a caller's cancellation, a send failure, or the ack deadline (re-armed at every ack).
+    // Cancelled by a caller's cancellation, a failure of either loop, or the ack deadline (re-armed at every ack).
     private readonly CancellationTokenSource _abort = new();
 
     // Guards everything below.
     private readonly object _gate = new();
-
-    // Submitted while another caller was sending; that caller sends them.
-    private readonly Queue<PendingFrame> _toSend = new();
     private readonly Stack<PendingFrame> _free = new();
-    private FrameConnection? _connection;
+    private Task? _sending;
     private Task? _receiving;
-    private bool _sending;
-    private bool _closed;
     private Exception? _failure;
     private bool _callerCancelled;
 
@@ -69,9 +67,8 @@ internal sealed class ShardStream
     }
 
     /// <summary>
-    /// Sends one request frame (or queues it behind the send under way); completes when the node answered it (for
-    /// a write: the cells are durable and <paramref name="body"/> may be reused). The body must stay untouched
-    /// until then.
+    /// Queues one request frame; completes when the node answered it (for a write: the cells are durable and
+    /// <paramref name="body"/> may be reused). The body must stay untouched until then.
     /// </summary>
     public ValueTask SubmitAsync(NodeOpcode opcode, RequestHeader header, ReadOnlyMemory<byte> body, CancellationToken cancellationToken)
     {
@@ -83,83 +80,61 @@ internal sealed class ShardStream
         PendingFrame frame;
         lock (_gate)
         {
-            if (_failure is not null || _closed)
+            if (_failure is not null)
             {
-                return ValueTask.FromException(_failure is not null ? Failed() : new InvalidOperationException("The upload is closed."));
+                return ValueTask.FromException(Failed());
             }
 
             frame = _free.TryPop(out PendingFrame? reused) ? reused : new PendingFrame(this);
-            ValueTask acked = frame.PrepareAsync(opcode, header, body, cancellationToken);
-            if (_sending)
-            {
-                _toSend.Enqueue(frame);
-                return acked;
-            }
-
-            _sending = true;
-            return SendThenAwaitAsync(frame, acked);
+            _sending ??= SendAsync();
         }
-    }
 
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
-    private async ValueTask SendThenAwaitAsync(PendingFrame first, ValueTask acked)
-    {
-        await SendAsync(first).ConfigureAwait(false);
-        await acked.ConfigureAwait(false);
-    }
-
-    /// <summary>Runs in the caller holding the send role: sends its frame and whatever others queued meanwhile.</summary>
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
-    private async ValueTask SendAsync(PendingFrame first)
-    {
-        PendingFrame? frame = first;
-        while (frame is not null)
+        ValueTask acked = frame.PrepareAsync(opcode, header, body, cancellationToken);
+        if (!_toSend.Writer.TryWrite(frame))
         {
-            bool inFlight = false;
-            try
-            {
-                FrameConnection connection = _connection ?? await ConnectAsync().ConfigureAwait(false);
-                NodeOpcode opcode = frame.Opcode;
-                RequestHeader header = frame.Header;
-                ReadOnlyMemory<byte> body = frame.Body;
+            // Failed (recorded before the queue closes) or closed.
+            frame.Complete(Failed());
+        }
 
-                // In the queue before the first byte leaves, so its ack always finds it. From here on the receive
-                // loop owns the frame (it may complete it, and the frame be reused, as soon as the ack is in).
-                inFlight = _inFlight.Writer.TryWrite(frame);
-                if (!inFlight)
-                {
-                    ThrowBroken();
-                }
+        return acked;
+    }
 
-                await connection.WriteRequestAsync(opcode, header, body, _abort.Token).ConfigureAwait(false);
-            }
-            catch (Exception ex)
+    private async Task SendAsync()
+    {
+        await Task.Yield();
+        ChannelReader<PendingFrame> toSend = _toSend.Reader;
+        try
+        {
+            FrameConnection connection = await ConnectAsync().ConfigureAwait(false);
+            while (await toSend.WaitToReadAsync(CancellationToken.None).ConfigureAwait(false))
             {
-                Fail(ex);
-                if (!inFlight)
+                while (toSend.TryRead(out PendingFrame? frame))
                 {
-                    frame.Complete(Failed());
-                }
-            }
+                    NodeOpcode opcode = frame.Opcode;
+                    RequestHeader header = frame.Header;
+                    ReadOnlyMemory<byte> body = frame.Body;
 
-            lock (_gate)
-            {
-                if (_failure is not null)
-                {
-                    while (_toSend.TryDequeue(out PendingFrame? queued))
+                    // In flight before the first byte leaves, so its ack always finds it. From here on the receive
+                    // loop owns the frame (it may complete it, and the frame be reused, as soon as the ack is in).
+                    if (!_inFlight.Writer.TryWrite(frame))
                     {
-                        queued.Complete(Failed());
+                        frame.Complete(Failed());
+                        continue;
                     }
-                }
 
-                if (!_toSend.TryDequeue(out frame))
-                {
-                    _sending = false;
-                    if (_closed)
-                    {
-                        _inFlight.Writer.TryComplete();
-                    }
+                    await connection.WriteRequestAsync(opcode, header, body, _abort.Token).ConfigureAwait(false);
                 }
+            }
+
+            // Closed and everything sent: the receive loop ends after the last ack.
+            _inFlight.Writer.TryComplete();
+        }
+        catch (Exception ex)
+        {
+            Fail(ex);
+            while (toSend.TryRead(out PendingFrame? frame))
+            {
+                frame.Complete(Failed());
             }
         }
     }
@@ -179,7 +154,6 @@ internal sealed class ShardStream
         connection.BeginOperation(Timeout.InfiniteTimeSpan, CancellationToken.None);
         lock (_gate)
         {
-            _connection = connection;
             _receiving = ReceiveAsync(connection);
         }
 
@@ -189,21 +163,28 @@ internal sealed class ShardStream
     /// <summary>No more frames: once the last ack is in, the receive loop gives the connection back. Waits for that.</summary>
     public async ValueTask CloseAsync()
     {
+        _toSend.Writer.TryComplete();
+        Task? sending;
+        lock (_gate)
+        {
+            sending = _sending;
+            _sending ??= Task.CompletedTask;
+        }
+
+        if (sending is not null)
+        {
+            await sending.ConfigureAwait(false);
+        }
+
         Task? receiving;
         lock (_gate)
         {
-            _closed = true;
-            if (!_sending)
-            {
-                _inFlight.Writer.TryComplete();
-            }
-
             receiving = _receiving;
         }
 
         if (receiving is not null)
         {
-            await receiving.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            await receiving.ConfigureAwait(false);
         }
     }
 
@@ -305,6 +286,7 @@ internal sealed class ShardStream
         }
 
         Abort();
+        _toSend.Writer.TryComplete();
         _inFlight.Writer.TryComplete();
     }
 
@@ -354,9 +336,6 @@ internal sealed class ShardStream
             _free.Push(frame);
         }
     }
-
-    [DoesNotReturn]
-    private static void ThrowBroken() => throw new IOException("Node connection closed: the receive side stopped.");
 
     [DoesNotReturn]
     private static void ThrowBadResponse(FramePrefix prefix) =>
