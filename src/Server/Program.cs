@@ -77,7 +77,7 @@ node.SetAction(async (result, cancellationToken) =>
                 console.TimestampFormat = "HH:mm:ss.fff ";
             })
             .SetMinimumLevel(result.GetValue(nodeLogLevel)));
-        await using StorageNodeHost host = await StorageNodeHost.StartAsync(id, data, listen, settings, loggers, 64L * 1024 * 1024, cancellationToken);
+        await using StorageNodeHost host = await StorageNodeHost.StartAsync(id, data, listen, settings, loggers, cancellationToken);
         Console.WriteLine($"predastore node {id} listening on {host.EndPoint} ({settings.Transport.ToString().ToLowerInvariant()}{(settings.Security.UsesTls ? ", TLS 1.3" : ", plaintext on loopback")}, data {Path.GetFullPath(data)})");
         await ShutdownSignal.WaitAsync(cancellationToken);
         Console.WriteLine($"predastore node {id}: closing the write-ahead log");

@@ -11,5 +11,9 @@ internal sealed class ServeOptions : S3EndpointOptions
 
     public int BlockSize { get; init; } = 1024 * 1024;
 
+    /// <summary>
+    /// Smaller than the WAL's 256 MiB default: every node preallocates a whole segment, and <c>serve</c> runs three
+    /// nodes on one disk, often a laptop's.
+    /// </summary>
     public long SegmentSize { get; init; } = 64L * 1024 * 1024;
 }

@@ -26,7 +26,7 @@ internal sealed class StorageNodeHost : IAsyncDisposable
 
     public IPEndPoint EndPoint { get; }
 
-    public static async Task<StorageNodeHost> StartAsync(int id, string dataDirectory, string listen, ClusterSettings settings, ILoggerFactory loggers, long segmentSize, CancellationToken cancellationToken = default)
+    public static async Task<StorageNodeHost> StartAsync(int id, string dataDirectory, string listen, ClusterSettings settings, ILoggerFactory loggers, CancellationToken cancellationToken = default)
     {
         if (id < 1)
         {
@@ -64,7 +64,7 @@ internal sealed class StorageNodeHost : IAsyncDisposable
         }
 
         WriteAheadLog wal = WriteAheadLog.Open(
-            new WalOptions { Directory = Path.GetFullPath(dataDirectory), SegmentSize = segmentSize },
+            new WalOptions { Directory = Path.GetFullPath(dataDirectory) },
             loggers.CreateLogger($"Predastore.Wal.Node{id}"));
         var server = new ShardServer(id, wal, loggers.CreateLogger("Predastore.Transport"));
         try
