@@ -48,15 +48,17 @@ internal static class LiveProgress
                 continue;
             }
 
+            // While running: the last interval. At the end: the whole run (the last interval is a partial one).
             TimelinePoint? p = last.GetValueOrDefault(op.Name);
+            bool done = runner.Phase is "cleanup" or "done";
             table.AddRow(
                 op.Name,
                 s.Count.ToString(CultureInfo.InvariantCulture),
                 s.Errors > 0 ? $"[red]{s.Errors}[/]" : "0",
-                F(p?.MegabytesPerSecond),
-                F(p?.OpsPerSecond),
-                F(p?.P50Ms),
-                F(p?.P99Ms),
+                F(done ? s.MegabytesPerSecond : p?.MegabytesPerSecond),
+                F(done ? s.OpsPerSecond : p?.OpsPerSecond),
+                F(done ? s.P50Ms : p?.P50Ms),
+                F(done ? s.P99Ms : p?.P99Ms),
                 F(s.MegabytesPerSecond));
         }
 

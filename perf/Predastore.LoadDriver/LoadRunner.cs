@@ -197,6 +197,7 @@ internal sealed class LoadRunner
         }
 
         await Task.WhenAll(clients).ConfigureAwait(false);
+        metrics.Stop();
         double seconds = metrics.ElapsedSeconds;
         await sampling.CancelAsync().ConfigureAwait(false);
         await sampler.ConfigureAwait(false);

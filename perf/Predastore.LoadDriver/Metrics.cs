@@ -110,6 +110,9 @@ internal sealed class Metrics
 
     public long VerifyFailures => Interlocked.Read(ref _verifyFailures);
 
+    /// <summary>Freezes <see cref="ElapsedSeconds"/>: rates after the run (cleanup) are over the measured time only.</summary>
+    public void Stop() => _clock.Stop();
+
     public IReadOnlyList<string> ErrorMessages
     {
         get
