@@ -32,15 +32,15 @@ done
 
 command -v python3 >/dev/null || { apt-get install -y -qq python3 >/dev/null 2>&1; }
 
-if ! dotnet build perf/Predastore.Benchmarks -c Release -nologo -clp:ErrorsOnly >/tmp/gate-build.log 2>&1; then
-  cat /tmp/gate-build.log
+work=$(mktemp -d /tmp/predastore-gate.XXXXXX)
+trap 'rm -rf "$work"' EXIT
+
+if ! dotnet build perf/Predastore.Benchmarks -c Release -nologo -clp:ErrorsOnly >"$work/build.log" 2>&1; then
+  grep -E "error|Error" "$work/build.log" | sort -u | head -n 40
   echo "gate: benchmark build failed"
   echo "gate: 0 checks, 1 failed"
   exit 1
 fi
-
-work=$(mktemp -d /tmp/predastore-gate.XXXXXX)
-trap 'rm -rf "$work"' EXIT
 
 # run NAME FILTER...: one in-process BenchmarkDotNet run of the given suites; JSON results in $work/NAME.
 run() {
