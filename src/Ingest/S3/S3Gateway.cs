@@ -188,24 +188,21 @@ internal sealed partial class S3Gateway
         }
 
         string resource = request is null ? context.Request.Path.Value ?? "/" : "/" + request.Bucket + (request.Key is null ? string.Empty : "/" + request.Key);
-        context.Response.ContentType = "application/xml";
-        using var buffer = new MemoryStream();
-        using (var writer = XmlWriter.Create(buffer, new XmlWriterSettings { Encoding = new System.Text.UTF8Encoding(false) }))
-        {
-            writer.WriteStartDocument();
-            writer.WriteStartElement("Error");
-            writer.WriteElementString("Code", error.Code);
-            writer.WriteElementString("Message", error.Message);
-            writer.WriteElementString("Resource", resource);
-            writer.WriteElementString("RequestId", context.TraceIdentifier);
-            writer.WriteEndElement();
-            writer.WriteEndDocument();
-        }
-
-        context.Response.ContentLength = buffer.Length;
         try
         {
-            await context.Response.Body.WriteAsync(buffer.GetBuffer().AsMemory(0, (int)buffer.Length), context.RequestAborted).ConfigureAwait(false);
+            await S3Xml.WriteAsync(
+                context.Response,
+                "Error",
+                writer =>
+                {
+                    writer.WriteElementString("Code", error.Code);
+                    writer.WriteElementString("Message", error.Message);
+                    writer.WriteElementString("Resource", resource);
+                    writer.WriteElementString("RequestId", context.TraceIdentifier);
+                },
+                error.StatusCode,
+                ns: null,
+                context.RequestAborted).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
         {

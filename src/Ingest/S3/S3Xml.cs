@@ -1,4 +1,6 @@
 using System.Globalization;
+using CommunityToolkit.HighPerformance;
+using CommunityToolkit.HighPerformance.Buffers;
 using System.Text;
 using System.Xml;
 using System.Xml.Linq;
@@ -41,28 +43,26 @@ internal static class S3Xml
             throw S3Errors.MalformedXml($"the document is larger than {MaxRequestDocument} bytes");
         }
 
-        using var buffer = new MemoryStream();
-        byte[] chunk = new byte[16 * 1024];
+        using var buffer = new ArrayPoolBufferWriter<byte>();
         int read;
-        while ((read = await request.Body.ReadAsync(chunk, cancellationToken).ConfigureAwait(false)) > 0)
+        while ((read = await request.Body.ReadAsync(buffer.GetMemory(16 * 1024), cancellationToken).ConfigureAwait(false)) > 0)
         {
-            if (buffer.Length + read > MaxRequestDocument)
+            buffer.Advance(read);
+            if (buffer.WrittenCount > MaxRequestDocument)
             {
                 throw S3Errors.MalformedXml($"the document is larger than {MaxRequestDocument} bytes");
             }
-
-            buffer.Write(chunk, 0, read);
         }
 
-        if (buffer.Length == 0)
+        if (buffer.WrittenCount == 0)
         {
             return null;
         }
 
-        buffer.Position = 0;
         try
         {
-            using var reader = XmlReader.Create(buffer, s_readerSettings);
+            using Stream document = buffer.WrittenMemory.AsStream();
+            using var reader = XmlReader.Create(document, s_readerSettings);
             return XDocument.Load(reader).Root;
         }
         catch (XmlException ex)
@@ -77,23 +77,27 @@ internal static class S3Xml
 
     public static string? ChildValue(XElement parent, string name) => Children(parent, name).FirstOrDefault()?.Value;
 
-    /// <summary>Writes a response document with the S3 namespace on its root.</summary>
-    public static async Task WriteAsync(HttpResponse response, string root, Action<XmlWriter> body, int status = 200)
+    /// <summary>
+    /// Writes a response document: its root in <paramref name="ns"/> (S3's namespace, or none for an error), built in
+    /// pooled memory first so the response carries a Content-Length.
+    /// </summary>
+    public static async Task WriteAsync(HttpResponse response, string root, Action<XmlWriter> body, int status = 200, string? ns = Namespace, CancellationToken cancellationToken = default)
     {
         response.StatusCode = status;
         response.ContentType = "application/xml";
-        using var buffer = new MemoryStream();
-        using (var writer = XmlWriter.Create(buffer, s_writerSettings))
+        using var buffer = new ArrayPoolBufferWriter<byte>();
+        using (Stream stream = buffer.AsStream())
+        using (var writer = XmlWriter.Create(stream, s_writerSettings))
         {
             writer.WriteStartDocument();
-            writer.WriteStartElement(root, Namespace);
+            writer.WriteStartElement(root, ns);
             body(writer);
             writer.WriteEndElement();
             writer.WriteEndDocument();
         }
 
-        response.ContentLength = buffer.Length;
-        await response.Body.WriteAsync(buffer.GetBuffer().AsMemory(0, (int)buffer.Length)).ConfigureAwait(false);
+        response.ContentLength = buffer.WrittenCount;
+        await response.Body.WriteAsync(buffer.WrittenMemory, cancellationToken).ConfigureAwait(false);
     }
 
     public static void Element(XmlWriter writer, string name, string? value)
