@@ -1,8 +1,7 @@
-using System.Globalization;
 using System.Net;
 using System.Net.Http.Headers;
-using System.Security.Cryptography;
-using System.Text;
+
+using Predastore.LoadDriver;
 
 namespace Predastore.Benchmarks.EndToEnd;
 
@@ -12,21 +11,18 @@ namespace Predastore.Benchmarks.EndToEnd;
 /// <remarks>
 /// Not the AWS SDK: over plain HTTP it hashes every body (SHA-256 at ~2 GB/s on one of the two cores the server also
 /// uses) and allocates per request; here the client costs a few hundred bytes of hashing and ~2 KB per request,
-/// so the figures are the server's. Same signing as perf/Predastore.LoadDriver's (kept apart: that is an exe).
+/// so the figures are the server's. Signs with the load driver's <see cref="SigV4Signer"/>.
 /// </remarks>
 internal sealed class S3Http : IDisposable
 {
-    private const string SignedHeaders = "host;x-amz-content-sha256;x-amz-date";
     private readonly HttpClient _http;
     private readonly Uri _endpoint;
-    private readonly string _accessKey;
-    private readonly byte[] _secret;
+    private readonly SigV4Signer _signer;
 
     public S3Http(Uri endpoint, string accessKey, string secretKey)
     {
         _endpoint = endpoint;
-        _accessKey = accessKey;
-        _secret = Encoding.UTF8.GetBytes("AWS4" + secretKey);
+        _signer = new SigV4Signer(accessKey, secretKey, "us-east-1");
         _http = new HttpClient(new SocketsHttpHandler { UseCookies = false }) { Timeout = TimeSpan.FromMinutes(10) };
     }
 
@@ -75,21 +71,7 @@ internal sealed class S3Http : IDisposable
     private HttpRequestMessage Signed(HttpMethod method, string path)
     {
         var request = new HttpRequestMessage(method, new Uri(_endpoint, path));
-        Uri uri = request.RequestUri!;
-        string amzDate = DateTime.UtcNow.ToString("yyyyMMdd'T'HHmmss'Z'", CultureInfo.InvariantCulture);
-        string date = amzDate[..8];
-        string canonical = $"{method.Method}\n{uri.AbsolutePath}\n\nhost:{uri.Authority}\nx-amz-content-sha256:UNSIGNED-PAYLOAD\nx-amz-date:{amzDate}\n\n{SignedHeaders}\nUNSIGNED-PAYLOAD";
-        string scope = $"{date}/us-east-1/s3/aws4_request";
-        string toSign = $"AWS4-HMAC-SHA256\n{amzDate}\n{scope}\n{Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(canonical)))}";
-        byte[] key = HMACSHA256.HashData(_secret, Encoding.UTF8.GetBytes(date));
-        key = HMACSHA256.HashData(key, "us-east-1"u8);
-        key = HMACSHA256.HashData(key, "s3"u8);
-        key = HMACSHA256.HashData(key, "aws4_request"u8);
-        string signature = Convert.ToHexStringLower(HMACSHA256.HashData(key, Encoding.UTF8.GetBytes(toSign)));
-        request.Headers.TryAddWithoutValidation("x-amz-date", amzDate);
-        request.Headers.TryAddWithoutValidation("x-amz-content-sha256", "UNSIGNED-PAYLOAD");
-        request.Headers.Authorization = new AuthenticationHeaderValue(
-            "AWS4-HMAC-SHA256", $"Credential={_accessKey}/{scope}, SignedHeaders={SignedHeaders}, Signature={signature}");
+        _signer.Sign(request, canonicalQuery: string.Empty, DateTimeOffset.UtcNow);
         request.Version = HttpVersion.Version11;
         return request;
     }
