@@ -337,10 +337,10 @@ internal static unsafe class GfKernels
 
         // The first input initializes the accumulators, so outputs may hold anything on entry.
         TOps.Split(TOps.Load(inputs[0] + offset), out TVector low, out TVector high);
-        TVector acc0 = TOps.Multiply(table, low, high);
-        TVector acc1 = TGroup.Count > 1 ? TOps.Multiply(table + t, low, high) : default;
-        TVector acc2 = TGroup.Count > 2 ? TOps.Multiply(table + (2 * t), low, high) : default;
-        TVector acc3 = TGroup.Count > 3 ? TOps.Multiply(table + (3 * t), low, high) : default;
+        TVector acc0 = MultiplyBy<TOps, TVector>(table, low, high);
+        TVector acc1 = TGroup.Count > 1 ? MultiplyBy<TOps, TVector>(table + t, low, high) : default;
+        TVector acc2 = TGroup.Count > 2 ? MultiplyBy<TOps, TVector>(table + (2 * t), low, high) : default;
+        TVector acc3 = TGroup.Count > 3 ? MultiplyBy<TOps, TVector>(table + (3 * t), low, high) : default;
 
         int j = 1;
         if (TOps.PairInputs)
@@ -351,20 +351,20 @@ internal static unsafe class GfKernels
                 table += stride;
                 TOps.Split(TOps.Load(inputs[j] + offset), out low, out high);
                 TOps.Split(TOps.Load(inputs[j + 1] + offset), out TVector low2, out TVector high2);
-                acc0 = Xor3<TOps, TVector>(acc0, TOps.Multiply(table, low, high), TOps.Multiply(table + stride, low2, high2));
+                acc0 = Xor3<TOps, TVector>(acc0, MultiplyBy<TOps, TVector>(table, low, high), MultiplyBy<TOps, TVector>(table + stride, low2, high2));
                 if (TGroup.Count > 1)
                 {
-                    acc1 = Xor3<TOps, TVector>(acc1, TOps.Multiply(table + t, low, high), TOps.Multiply(table + stride + t, low2, high2));
+                    acc1 = Xor3<TOps, TVector>(acc1, MultiplyBy<TOps, TVector>(table + t, low, high), MultiplyBy<TOps, TVector>(table + stride + t, low2, high2));
                 }
 
                 if (TGroup.Count > 2)
                 {
-                    acc2 = Xor3<TOps, TVector>(acc2, TOps.Multiply(table + (2 * t), low, high), TOps.Multiply(table + stride + (2 * t), low2, high2));
+                    acc2 = Xor3<TOps, TVector>(acc2, MultiplyBy<TOps, TVector>(table + (2 * t), low, high), MultiplyBy<TOps, TVector>(table + stride + (2 * t), low2, high2));
                 }
 
                 if (TGroup.Count > 3)
                 {
-                    acc3 = Xor3<TOps, TVector>(acc3, TOps.Multiply(table + (3 * t), low, high), TOps.Multiply(table + stride + (3 * t), low2, high2));
+                    acc3 = Xor3<TOps, TVector>(acc3, MultiplyBy<TOps, TVector>(table + (3 * t), low, high), MultiplyBy<TOps, TVector>(table + stride + (3 * t), low2, high2));
                 }
 
                 table += stride;
@@ -375,20 +375,20 @@ internal static unsafe class GfKernels
         {
             table += loop.ColumnStride;
             TOps.Split(TOps.Load(inputs[j] + offset), out low, out high);
-            acc0 = TOps.Xor(acc0, TOps.Multiply(table, low, high));
+            acc0 = TOps.Xor(acc0, MultiplyBy<TOps, TVector>(table, low, high));
             if (TGroup.Count > 1)
             {
-                acc1 = TOps.Xor(acc1, TOps.Multiply(table + t, low, high));
+                acc1 = TOps.Xor(acc1, MultiplyBy<TOps, TVector>(table + t, low, high));
             }
 
             if (TGroup.Count > 2)
             {
-                acc2 = TOps.Xor(acc2, TOps.Multiply(table + (2 * t), low, high));
+                acc2 = TOps.Xor(acc2, MultiplyBy<TOps, TVector>(table + (2 * t), low, high));
             }
 
             if (TGroup.Count > 3)
             {
-                acc3 = TOps.Xor(acc3, TOps.Multiply(table + (3 * t), low, high));
+                acc3 = TOps.Xor(acc3, MultiplyBy<TOps, TVector>(table + (3 * t), low, high));
             }
         }
 
@@ -427,14 +427,30 @@ internal static unsafe class GfKernels
         byte* input = inputs[0] + offset;
         TOps.Split(TOps.Load(input), out TVector lowA, out TVector highA);
         TOps.Split(TOps.Load(input + w), out TVector lowB, out TVector highB);
-        TVector a0 = TOps.Multiply(table, lowA, highA);
-        TVector b0 = TOps.Multiply(table, lowB, highB);
-        TVector a1 = TGroup.Count > 1 ? TOps.Multiply(table + t, lowA, highA) : default;
-        TVector b1 = TGroup.Count > 1 ? TOps.Multiply(table + t, lowB, highB) : default;
-        TVector a2 = TGroup.Count > 2 ? TOps.Multiply(table + (2 * t), lowA, highA) : default;
-        TVector b2 = TGroup.Count > 2 ? TOps.Multiply(table + (2 * t), lowB, highB) : default;
-        TVector a3 = TGroup.Count > 3 ? TOps.Multiply(table + (3 * t), lowA, highA) : default;
-        TVector b3 = TGroup.Count > 3 ? TOps.Multiply(table + (3 * t), lowB, highB) : default;
+        TOps.LoadTable(table, out TVector p, out TVector q);
+        TVector a0 = TOps.Multiply(p, q, lowA, highA);
+        TVector b0 = TOps.Multiply(p, q, lowB, highB);
+        TVector a1 = default, b1 = default, a2 = default, b2 = default, a3 = default, b3 = default;
+        if (TGroup.Count > 1)
+        {
+            TOps.LoadTable(table + t, out p, out q);
+            a1 = TOps.Multiply(p, q, lowA, highA);
+            b1 = TOps.Multiply(p, q, lowB, highB);
+        }
+
+        if (TGroup.Count > 2)
+        {
+            TOps.LoadTable(table + (2 * t), out p, out q);
+            a2 = TOps.Multiply(p, q, lowA, highA);
+            b2 = TOps.Multiply(p, q, lowB, highB);
+        }
+
+        if (TGroup.Count > 3)
+        {
+            TOps.LoadTable(table + (3 * t), out p, out q);
+            a3 = TOps.Multiply(p, q, lowA, highA);
+            b3 = TOps.Multiply(p, q, lowB, highB);
+        }
 
         int j = 1;
         if (TOps.PairInputs)
@@ -450,24 +466,32 @@ internal static unsafe class GfKernels
                 TOps.Split(TOps.Load(input + w), out lowB, out highB);
                 TOps.Split(TOps.Load(input2), out TVector lowC, out TVector highC);
                 TOps.Split(TOps.Load(input2 + w), out TVector lowD, out TVector highD);
-                a0 = Xor3<TOps, TVector>(a0, TOps.Multiply(table, lowA, highA), TOps.Multiply(next, lowC, highC));
-                b0 = Xor3<TOps, TVector>(b0, TOps.Multiply(table, lowB, highB), TOps.Multiply(next, lowD, highD));
+                TOps.LoadTable(table, out p, out q);
+                TOps.LoadTable(next, out TVector r, out TVector u);
+                a0 = Xor3<TOps, TVector>(a0, TOps.Multiply(p, q, lowA, highA), TOps.Multiply(r, u, lowC, highC));
+                b0 = Xor3<TOps, TVector>(b0, TOps.Multiply(p, q, lowB, highB), TOps.Multiply(r, u, lowD, highD));
                 if (TGroup.Count > 1)
                 {
-                    a1 = Xor3<TOps, TVector>(a1, TOps.Multiply(table + t, lowA, highA), TOps.Multiply(next + t, lowC, highC));
-                    b1 = Xor3<TOps, TVector>(b1, TOps.Multiply(table + t, lowB, highB), TOps.Multiply(next + t, lowD, highD));
+                    TOps.LoadTable(table + t, out p, out q);
+                    TOps.LoadTable(next + t, out r, out u);
+                    a1 = Xor3<TOps, TVector>(a1, TOps.Multiply(p, q, lowA, highA), TOps.Multiply(r, u, lowC, highC));
+                    b1 = Xor3<TOps, TVector>(b1, TOps.Multiply(p, q, lowB, highB), TOps.Multiply(r, u, lowD, highD));
                 }
 
                 if (TGroup.Count > 2)
                 {
-                    a2 = Xor3<TOps, TVector>(a2, TOps.Multiply(table + (2 * t), lowA, highA), TOps.Multiply(next + (2 * t), lowC, highC));
-                    b2 = Xor3<TOps, TVector>(b2, TOps.Multiply(table + (2 * t), lowB, highB), TOps.Multiply(next + (2 * t), lowD, highD));
+                    TOps.LoadTable(table + (2 * t), out p, out q);
+                    TOps.LoadTable(next + (2 * t), out r, out u);
+                    a2 = Xor3<TOps, TVector>(a2, TOps.Multiply(p, q, lowA, highA), TOps.Multiply(r, u, lowC, highC));
+                    b2 = Xor3<TOps, TVector>(b2, TOps.Multiply(p, q, lowB, highB), TOps.Multiply(r, u, lowD, highD));
                 }
 
                 if (TGroup.Count > 3)
                 {
-                    a3 = Xor3<TOps, TVector>(a3, TOps.Multiply(table + (3 * t), lowA, highA), TOps.Multiply(next + (3 * t), lowC, highC));
-                    b3 = Xor3<TOps, TVector>(b3, TOps.Multiply(table + (3 * t), lowB, highB), TOps.Multiply(next + (3 * t), lowD, highD));
+                    TOps.LoadTable(table + (3 * t), out p, out q);
+                    TOps.LoadTable(next + (3 * t), out r, out u);
+                    a3 = Xor3<TOps, TVector>(a3, TOps.Multiply(p, q, lowA, highA), TOps.Multiply(r, u, lowC, highC));
+                    b3 = Xor3<TOps, TVector>(b3, TOps.Multiply(p, q, lowB, highB), TOps.Multiply(r, u, lowD, highD));
                 }
 
                 table = next;
@@ -480,24 +504,28 @@ internal static unsafe class GfKernels
             input = inputs[j] + offset;
             TOps.Split(TOps.Load(input), out lowA, out highA);
             TOps.Split(TOps.Load(input + w), out lowB, out highB);
-            a0 = TOps.Xor(a0, TOps.Multiply(table, lowA, highA));
-            b0 = TOps.Xor(b0, TOps.Multiply(table, lowB, highB));
+            TOps.LoadTable(table, out p, out q);
+            a0 = TOps.Xor(a0, TOps.Multiply(p, q, lowA, highA));
+            b0 = TOps.Xor(b0, TOps.Multiply(p, q, lowB, highB));
             if (TGroup.Count > 1)
             {
-                a1 = TOps.Xor(a1, TOps.Multiply(table + t, lowA, highA));
-                b1 = TOps.Xor(b1, TOps.Multiply(table + t, lowB, highB));
+                TOps.LoadTable(table + t, out p, out q);
+                a1 = TOps.Xor(a1, TOps.Multiply(p, q, lowA, highA));
+                b1 = TOps.Xor(b1, TOps.Multiply(p, q, lowB, highB));
             }
 
             if (TGroup.Count > 2)
             {
-                a2 = TOps.Xor(a2, TOps.Multiply(table + (2 * t), lowA, highA));
-                b2 = TOps.Xor(b2, TOps.Multiply(table + (2 * t), lowB, highB));
+                TOps.LoadTable(table + (2 * t), out p, out q);
+                a2 = TOps.Xor(a2, TOps.Multiply(p, q, lowA, highA));
+                b2 = TOps.Xor(b2, TOps.Multiply(p, q, lowB, highB));
             }
 
             if (TGroup.Count > 3)
             {
-                a3 = TOps.Xor(a3, TOps.Multiply(table + (3 * t), lowA, highA));
-                b3 = TOps.Xor(b3, TOps.Multiply(table + (3 * t), lowB, highB));
+                TOps.LoadTable(table + (3 * t), out p, out q);
+                a3 = TOps.Xor(a3, TOps.Multiply(p, q, lowA, highA));
+                b3 = TOps.Xor(b3, TOps.Multiply(p, q, lowB, highB));
             }
         }
 
@@ -521,6 +549,16 @@ internal static unsafe class GfKernels
             TOps.Store(outputs[3] + offset, a3);
             TOps.Store(outputs[3] + offset + w, b3);
         }
+    }
+
+    // One vector times one coefficient, its table loaded for this use only.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static TVector MultiplyBy<TOps, TVector>(byte* table, TVector low, TVector high)
+        where TOps : struct, IGfVectorOps<TVector>
+        where TVector : unmanaged
+    {
+        TOps.LoadTable(table, out TVector tableLow, out TVector tableHigh);
+        return TOps.Multiply(tableLow, tableHigh, low, high);
     }
 
     // a ^ b ^ c: with AVX-512 the JIT emits one vpternlogd, so pairing inputs halves the XORs, which compete with the

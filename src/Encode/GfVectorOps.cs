@@ -45,8 +45,15 @@ internal unsafe interface IGfVectorOps<TVector>
     /// <summary>The low and high nibble of every byte, each as a shuffle index 0..15.</summary>
     static abstract void Split(TVector value, out TVector low, out TVector high);
 
-    /// <summary>c·x for every byte x, given the table of c (<see cref="TableKind"/>) and the split of x.</summary>
-    static abstract TVector Multiply(byte* table, TVector low, TVector high);
+    /// <summary>The table of one coefficient c (<see cref="TableKind"/>) in registers, for <see cref="Multiply"/>.</summary>
+    /// <remarks>
+    /// Separate from the multiply so a loop step that multiplies several vectors by the same c loads its table once:
+    /// table loads, not arithmetic, bound the nibble kernels when every use reloads.
+    /// </remarks>
+    static abstract void LoadTable(byte* table, out TVector tableLow, out TVector tableHigh);
+
+    /// <summary>c·x for every byte x, given the loaded table of c and the split of x.</summary>
+    static abstract TVector Multiply(TVector tableLow, TVector tableHigh, TVector low, TVector high);
 }
 
 /// <summary>The per-coefficient table formats of <see cref="CodingMatrix"/>.</summary>
@@ -90,8 +97,15 @@ internal readonly unsafe struct GfVector128Ops : IGfVectorOps<Vector128<byte>>
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector128<byte> Multiply(byte* table, Vector128<byte> low, Vector128<byte> high) =>
-        Lookup(Vector128.Load(table), low) ^ Lookup(Vector128.Load(table + 16), high);
+    public static void LoadTable(byte* table, out Vector128<byte> tableLow, out Vector128<byte> tableHigh)
+    {
+        tableLow = Vector128.Load(table);
+        tableHigh = Vector128.Load(table + 16);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<byte> Multiply(Vector128<byte> tableLow, Vector128<byte> tableHigh, Vector128<byte> low, Vector128<byte> high) =>
+        Lookup(tableLow, low) ^ Lookup(tableHigh, high);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector128<byte> Lookup(Vector128<byte> table, Vector128<byte> indices)
@@ -143,9 +157,15 @@ internal readonly unsafe struct GfVector256Ops : IGfVectorOps<Vector256<byte>>
     // vpshufb looks up within each 128-bit lane, so the 16-byte table is broadcast to both lanes (straight from
     // memory: vbroadcasti128).
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector256<byte> Multiply(byte* table, Vector256<byte> low, Vector256<byte> high) =>
-        Avx2.Shuffle(Avx2.BroadcastVector128ToVector256(table), low)
-        ^ Avx2.Shuffle(Avx2.BroadcastVector128ToVector256(table + 16), high);
+    public static void LoadTable(byte* table, out Vector256<byte> tableLow, out Vector256<byte> tableHigh)
+    {
+        tableLow = Avx2.BroadcastVector128ToVector256(table);
+        tableHigh = Avx2.BroadcastVector128ToVector256(table + 16);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<byte> Multiply(Vector256<byte> tableLow, Vector256<byte> tableHigh, Vector256<byte> low, Vector256<byte> high) =>
+        Avx2.Shuffle(tableLow, low) ^ Avx2.Shuffle(tableHigh, high);
 }
 
 internal readonly unsafe struct GfVector512Ops : IGfVectorOps<Vector512<byte>>
@@ -180,9 +200,15 @@ internal readonly unsafe struct GfVector512Ops : IGfVectorOps<Vector512<byte>>
 
     // As with AVX2 the shuffle is per 128-bit lane; vbroadcasti32x4 fills all four lanes from memory.
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector512<byte> Multiply(byte* table, Vector512<byte> low, Vector512<byte> high) =>
-        Avx512BW.Shuffle(Avx512F.BroadcastVector128ToVector512((int*)table).AsByte(), low)
-        ^ Avx512BW.Shuffle(Avx512F.BroadcastVector128ToVector512((int*)(table + 16)).AsByte(), high);
+    public static void LoadTable(byte* table, out Vector512<byte> tableLow, out Vector512<byte> tableHigh)
+    {
+        tableLow = Avx512F.BroadcastVector128ToVector512((int*)table).AsByte();
+        tableHigh = Avx512F.BroadcastVector128ToVector512((int*)(table + 16)).AsByte();
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<byte> Multiply(Vector512<byte> tableLow, Vector512<byte> tableHigh, Vector512<byte> low, Vector512<byte> high) =>
+        Avx512BW.Shuffle(tableLow, low) ^ Avx512BW.Shuffle(tableHigh, high);
 }
 
 /// <summary>
@@ -191,7 +217,7 @@ internal readonly unsafe struct GfVector512Ops : IGfVectorOps<Vector512<byte>>
 /// <remarks>
 /// <c>GaloisFieldMultiply</c> (<c>vgf2p8mulb</c>) reduces by 0x11B, the AES polynomial, so it cannot serve a code over
 /// 0x11D; the affine transform is linear algebra over GF(2) and works for any polynomial, given the right matrix.
-/// The matrix is broadcast straight from memory (<c>{1to4}</c> embedded broadcast), so no register holds it.
+/// The matrix is one qword broadcast to every lane, loaded once per coefficient and loop step.
 /// </remarks>
 internal readonly unsafe struct GfGfni256Ops : IGfVectorOps<Vector256<byte>>
 {
@@ -223,8 +249,15 @@ internal readonly unsafe struct GfGfni256Ops : IGfVectorOps<Vector256<byte>>
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector256<byte> Multiply(byte* table, Vector256<byte> low, Vector256<byte> high) =>
-        Gfni.V256.GaloisFieldAffineTransform(low, Vector256.Create(*(ulong*)table).AsByte(), 0);
+    public static void LoadTable(byte* table, out Vector256<byte> tableLow, out Vector256<byte> tableHigh)
+    {
+        tableLow = Vector256.Create(*(ulong*)table).AsByte();
+        tableHigh = default;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<byte> Multiply(Vector256<byte> tableLow, Vector256<byte> tableHigh, Vector256<byte> low, Vector256<byte> high) =>
+        Gfni.V256.GaloisFieldAffineTransform(low, tableLow, 0);
 }
 
 /// <summary>GFNI on 512-bit vectors; see <see cref="GfGfni256Ops"/>.</summary>
@@ -257,6 +290,13 @@ internal readonly unsafe struct GfGfni512Ops : IGfVectorOps<Vector512<byte>>
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector512<byte> Multiply(byte* table, Vector512<byte> low, Vector512<byte> high) =>
-        Gfni.V512.GaloisFieldAffineTransform(low, Vector512.Create(*(ulong*)table).AsByte(), 0);
+    public static void LoadTable(byte* table, out Vector512<byte> tableLow, out Vector512<byte> tableHigh)
+    {
+        tableLow = Vector512.Create(*(ulong*)table).AsByte();
+        tableHigh = default;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<byte> Multiply(Vector512<byte> tableLow, Vector512<byte> tableHigh, Vector512<byte> low, Vector512<byte> high) =>
+        Gfni.V512.GaloisFieldAffineTransform(low, tableLow, 0);
 }
