@@ -30,6 +30,11 @@ internal sealed class CodingMatrix
         Rows = rows;
         Columns = columns;
         _coefficients = coefficients.ToArray();
+        FirstRowIsOnes = rows > 0 && !coefficients[..columns].ContainsAnyExcept((byte)1);
+        while (LeadingOnesInFirstColumn < rows && coefficients[LeadingOnesInFirstColumn * columns] == 1)
+        {
+            LeadingOnesInFirstColumn++;
+        }
 
         // Column-major so the vector kernels, which load one input and then update every output, walk the tables
         // sequentially. c·x = c·(x & 0xF) ^ c·(x & 0xF0), so two 16-entry tables, looked up with a byte shuffle,
@@ -56,6 +61,12 @@ internal sealed class CodingMatrix
     public int Rows { get; }
 
     public int Columns { get; }
+
+    /// <summary>Every coefficient of row 0 is 1: that output is the XOR of the inputs.</summary>
+    public bool FirstRowIsOnes { get; }
+
+    /// <summary>How many rows, from row 0 on, have coefficient 1 in column 0.</summary>
+    public int LeadingOnesInFirstColumn { get; }
 
     public byte this[int row, int column] => _coefficients[(row * Columns) + column];
 

@@ -35,6 +35,9 @@ internal static unsafe class GfKernels
     /// <summary>Enough to pin every shard of the widest code (K + M ≤ 64).</summary>
     public const int MaxBuffers = 64;
 
+    // Bytes of all inputs together that one chunk of a wide matrix keeps in L1 (half of the smallest common L1D).
+    private const int L1InputBudget = 16 * 1024;
+
     private static readonly GfKernel s_best = SelectBest();
 
     /// <summary>The fastest kernel this CPU runs, chosen once per process.</summary>
@@ -195,152 +198,132 @@ internal static unsafe class GfKernels
         {
             var loop = new KernelLoop(tables, (nuint)tableSize, matrix.Rows, matrix.Columns, inputs, outputs);
 
-            // Up to four outputs (every parity count in common use, and every 1- or 2-shard reconstruction) run in one
-            // register group, so the loop for that group size is the whole kernel. Wider ones interleave groups.
-            switch (outputCount)
+            // Multiplying by 1 is the identity, so a coefficient known to be 1 costs one XOR instead of a multiply. The
+            // encoding matrix has a row and a column of them (GfMatrix.SystematicCauchy), which takes K + M − 1 of the
+            // K·M multiplies out of every encode; rebuilding one data shard with the first parity is all XORs.
+            bool rowOnes = matrix.FirstRowIsOnes;
+            bool columnOnes = matrix.LeadingOnesInFirstColumn >= outputCount;
+            if (rowOnes && columnOnes)
             {
-                case 1:
-                    RunGroup<TOps, TVector, OutputGroup1>(loop, length);
+                RunShape<TOps, TVector, RowAndColumnOfOnes>(loop, outputCount, length);
+            }
+            else if (rowOnes)
+            {
+                RunShape<TOps, TVector, RowOfOnes>(loop, outputCount, length);
+            }
+            else if (columnOnes)
+            {
+                RunShape<TOps, TVector, ColumnOfOnes>(loop, outputCount, length);
+            }
+            else
+            {
+                RunShape<TOps, TVector, NoOnes>(loop, outputCount, length);
+            }
+        }
+    }
+
+    private static void RunShape<TOps, TVector, TShape>(in KernelLoop loop, int outputCount, nuint length)
+        where TOps : struct, IGfVectorOps<TVector>
+        where TVector : unmanaged
+        where TShape : struct, IGroupShape
+    {
+        // Up to four outputs (every parity count in common use, and every 1- or 2-shard reconstruction) run in one
+        // register group, so the loop for that group size is the whole kernel.
+        switch (outputCount)
+        {
+            case 1:
+                RunGroup<TOps, TVector, OutputGroup1, TShape>(loop, 0, 0, length);
+                return;
+            case 2:
+                RunGroup<TOps, TVector, OutputGroup2, TShape>(loop, 0, 0, length);
+                return;
+            case 3:
+                RunGroup<TOps, TVector, OutputGroup3, TShape>(loop, 0, 0, length);
+                return;
+            case 4:
+                RunGroup<TOps, TVector, OutputGroup4, TShape>(loop, 0, 0, length);
+                return;
+        }
+
+        // Wider: every group of four outputs (and the remainder group) in turn over one chunk, the chunks small enough
+        // that the later groups find the inputs in L1, so each input byte is still read from memory once. The first
+        // row belongs to the first group.
+        nuint step = 2 * (nuint)TOps.ByteCount;
+        nuint chunk = Math.Max(step, (nuint)(L1InputBudget / loop.Columns) / step * step);
+        for (nuint start = 0; start < length; start += chunk)
+        {
+            nuint end = Math.Min(length, start + chunk);
+            RunGroup<TOps, TVector, OutputGroup4, TShape>(loop, 0, start, end);
+            int o = OutputGroup4.Count;
+            for (; o + OutputGroup4.Count <= outputCount; o += OutputGroup4.Count)
+            {
+                RunGroup<TOps, TVector, OutputGroup4, LaterGroup<TShape>>(loop, o, start, end);
+            }
+
+            switch (outputCount - o)
+            {
+                case 3:
+                    RunGroup<TOps, TVector, OutputGroup3, LaterGroup<TShape>>(loop, o, start, end);
                     break;
                 case 2:
-                    RunGroup<TOps, TVector, OutputGroup2>(loop, length);
+                    RunGroup<TOps, TVector, OutputGroup2, LaterGroup<TShape>>(loop, o, start, end);
                     break;
-                case 3:
-                    RunGroup<TOps, TVector, OutputGroup3>(loop, length);
-                    break;
-                case 4:
-                    RunGroup<TOps, TVector, OutputGroup4>(loop, length);
-                    break;
-                default:
-                    RunGroups<TOps, TVector>(loop, outputCount, length);
+                case 1:
+                    RunGroup<TOps, TVector, OutputGroup1, LaterGroup<TShape>>(loop, o, start, end);
                     break;
             }
         }
     }
 
-    // Every vector of outputs [0, TGroup.Count): two-vector steps, then one-vector steps, then an overlapping last step.
-    private static void RunGroup<TOps, TVector, TGroup>(in KernelLoop loop, nuint length)
+    // Bytes [start, end) of outputs [first, first + TGroup.Count): two-vector steps, then one-vector steps, the last
+    // one ending at `end` and overlapping the one before (or the previous chunk) when the range is not a whole number
+    // of vectors. end ≥ one vector. The steps are inlined here, so this is the method the JIT optimizes as a whole.
+    private static void RunGroup<TOps, TVector, TGroup, TShape>(in KernelLoop loop, int first, nuint start, nuint end)
         where TOps : struct, IGfVectorOps<TVector>
         where TVector : unmanaged
         where TGroup : struct, IOutputGroup
+        where TShape : struct, IGroupShape
     {
         nuint width = (nuint)TOps.ByteCount;
-        nuint offset = 0;
+        nuint offset = start;
 
         // One or two outputs leave room for the two-vector step's second set of accumulators even in 16 registers.
         if (TOps.Unroll > 1 || TGroup.Count <= 2)
         {
-            for (; offset + (2 * width) <= length; offset += 2 * width)
-            {
-                ApplyGroup2<TOps, TVector, TGroup>(loop, 0, offset);
-            }
+            offset = RunPairs<TOps, TVector, TGroup, TShape>(loop, first, offset, end);
         }
 
-        for (; offset + width <= length; offset += width)
+        while (offset < end)
         {
-            ApplyGroup<TOps, TVector, TGroup>(loop, 0, offset);
-        }
-
-        if (offset < length)
-        {
-            ApplyGroup<TOps, TVector, TGroup>(loop, 0, length - width);
-        }
-    }
-
-    // More than four outputs: each step runs every group of four (and the remainder group), so the inputs are read
-    // from memory once and the later groups find them in L1.
-    private static void RunGroups<TOps, TVector>(in KernelLoop loop, int outputCount, nuint length)
-        where TOps : struct, IGfVectorOps<TVector>
-        where TVector : unmanaged
-    {
-        nuint width = (nuint)TOps.ByteCount;
-        nuint offset = 0;
-        if (TOps.Unroll > 1)
-        {
-            for (; offset + (2 * width) <= length; offset += 2 * width)
-            {
-                Step2<TOps, TVector>(loop, outputCount, offset);
-            }
-        }
-
-        for (; offset + width <= length; offset += width)
-        {
-            Step<TOps, TVector>(loop, outputCount, offset);
-        }
-
-        if (offset < length)
-        {
-            Step<TOps, TVector>(loop, outputCount, length - width);
-        }
-    }
-
-    private static void Step<TOps, TVector>(in KernelLoop loop, int outputCount, nuint offset)
-        where TOps : struct, IGfVectorOps<TVector>
-        where TVector : unmanaged
-    {
-        int o = 0;
-        for (; o + OutputGroup4.Count <= outputCount; o += OutputGroup4.Count)
-        {
-            ApplyGroup<TOps, TVector, OutputGroup4>(loop, o, offset);
-        }
-
-        switch (outputCount - o)
-        {
-            case 3:
-                ApplyGroup<TOps, TVector, OutputGroup3>(loop, o, offset);
-                break;
-            case 2:
-                ApplyGroup<TOps, TVector, OutputGroup2>(loop, o, offset);
-                break;
-            case 1:
-                ApplyGroup<TOps, TVector, OutputGroup1>(loop, o, offset);
-                break;
-        }
-    }
-
-    private static void Step2<TOps, TVector>(in KernelLoop loop, int outputCount, nuint offset)
-        where TOps : struct, IGfVectorOps<TVector>
-        where TVector : unmanaged
-    {
-        int o = 0;
-        for (; o + OutputGroup4.Count <= outputCount; o += OutputGroup4.Count)
-        {
-            ApplyGroup2<TOps, TVector, OutputGroup4>(loop, o, offset);
-        }
-
-        switch (outputCount - o)
-        {
-            case 3:
-                ApplyGroup2<TOps, TVector, OutputGroup3>(loop, o, offset);
-                break;
-            case 2:
-                ApplyGroup2<TOps, TVector, OutputGroup2>(loop, o, offset);
-                break;
-            case 1:
-                ApplyGroup2<TOps, TVector, OutputGroup1>(loop, o, offset);
-                break;
+            nuint at = Math.Min(offset, end - width);
+            ApplyGroup<TOps, TVector, TGroup, TShape>(loop, first, at);
+            offset = at + width;
         }
     }
 
     // One vector of outputs [first, first + TGroup.Count), accumulated in registers over every input and stored once.
-    // TGroup.Count is a JIT-time constant, so the unused accumulators and their branches disappear. Four accumulators
-    // plus the nibble and table temporaries fit the 16 registers of AVX2 without spilling.
+    // TGroup.Count and TShape are JIT-time constants, so the unused accumulators, the multiplies by 1 and their
+    // branches disappear. Four accumulators plus the nibble and table temporaries fit the 16 registers of AVX2.
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void ApplyGroup<TOps, TVector, TGroup>(in KernelLoop loop, int first, nuint offset)
+    private static void ApplyGroup<TOps, TVector, TGroup, TShape>(in KernelLoop loop, int first, nuint offset)
         where TOps : struct, IGfVectorOps<TVector>
         where TVector : unmanaged
         where TGroup : struct, IOutputGroup
+        where TShape : struct, IGroupShape
     {
         nuint t = loop.TableSize;
         byte* table = loop.Tables + ((nuint)first * t);
         byte** inputs = loop.Inputs;
+        bool rowOnes = TShape.FirstRowOnes;
+        bool columnOnes = TShape.FirstColumnOnes;
 
         // The first input initializes the accumulators, so outputs may hold anything on entry.
-        TOps.Split(TOps.Load(inputs[0] + offset), out TVector low, out TVector high);
-        TVector acc0 = MultiplyBy<TOps, TVector>(table, low, high);
-        TVector acc1 = TGroup.Count > 1 ? MultiplyBy<TOps, TVector>(table + t, low, high) : default;
-        TVector acc2 = TGroup.Count > 2 ? MultiplyBy<TOps, TVector>(table + (2 * t), low, high) : default;
-        TVector acc3 = TGroup.Count > 3 ? MultiplyBy<TOps, TVector>(table + (3 * t), low, high) : default;
+        TVector x = TOps.Load(inputs[0] + offset);
+        TOps.Split(x, out TVector low, out TVector high);
+        TVector acc0 = Term<TOps, TVector>(rowOnes || columnOnes, table, x, low, high);
+        TVector acc1 = TGroup.Count > 1 ? Term<TOps, TVector>(columnOnes, table + t, x, low, high) : default;
+        TVector acc2 = TGroup.Count > 2 ? Term<TOps, TVector>(columnOnes, table + (2 * t), x, low, high) : default;
+        TVector acc3 = TGroup.Count > 3 ? Term<TOps, TVector>(columnOnes, table + (3 * t), x, low, high) : default;
 
         int j = 1;
         if (TOps.PairInputs)
@@ -349,33 +332,37 @@ internal static unsafe class GfKernels
             for (; j + 1 < loop.Columns; j += 2)
             {
                 table += stride;
-                TOps.Split(TOps.Load(inputs[j] + offset), out low, out high);
-                TOps.Split(TOps.Load(inputs[j + 1] + offset), out TVector low2, out TVector high2);
-                acc0 = Xor3<TOps, TVector>(acc0, MultiplyBy<TOps, TVector>(table, low, high), MultiplyBy<TOps, TVector>(table + stride, low2, high2));
+                byte* next = table + stride;
+                x = TOps.Load(inputs[j] + offset);
+                TVector y = TOps.Load(inputs[j + 1] + offset);
+                TOps.Split(x, out low, out high);
+                TOps.Split(y, out TVector low2, out TVector high2);
+                acc0 = Xor3<TOps, TVector>(acc0, Term<TOps, TVector>(rowOnes, table, x, low, high), Term<TOps, TVector>(rowOnes, next, y, low2, high2));
                 if (TGroup.Count > 1)
                 {
-                    acc1 = Xor3<TOps, TVector>(acc1, MultiplyBy<TOps, TVector>(table + t, low, high), MultiplyBy<TOps, TVector>(table + stride + t, low2, high2));
+                    acc1 = Xor3<TOps, TVector>(acc1, MultiplyBy<TOps, TVector>(table + t, low, high), MultiplyBy<TOps, TVector>(next + t, low2, high2));
                 }
 
                 if (TGroup.Count > 2)
                 {
-                    acc2 = Xor3<TOps, TVector>(acc2, MultiplyBy<TOps, TVector>(table + (2 * t), low, high), MultiplyBy<TOps, TVector>(table + stride + (2 * t), low2, high2));
+                    acc2 = Xor3<TOps, TVector>(acc2, MultiplyBy<TOps, TVector>(table + (2 * t), low, high), MultiplyBy<TOps, TVector>(next + (2 * t), low2, high2));
                 }
 
                 if (TGroup.Count > 3)
                 {
-                    acc3 = Xor3<TOps, TVector>(acc3, MultiplyBy<TOps, TVector>(table + (3 * t), low, high), MultiplyBy<TOps, TVector>(table + stride + (3 * t), low2, high2));
+                    acc3 = Xor3<TOps, TVector>(acc3, MultiplyBy<TOps, TVector>(table + (3 * t), low, high), MultiplyBy<TOps, TVector>(next + (3 * t), low2, high2));
                 }
 
-                table += stride;
+                table = next;
             }
         }
 
         for (; j < loop.Columns; j++)
         {
             table += loop.ColumnStride;
-            TOps.Split(TOps.Load(inputs[j] + offset), out low, out high);
-            acc0 = TOps.Xor(acc0, MultiplyBy<TOps, TVector>(table, low, high));
+            x = TOps.Load(inputs[j] + offset);
+            TOps.Split(x, out low, out high);
+            acc0 = TOps.Xor(acc0, Term<TOps, TVector>(rowOnes, table, x, low, high));
             if (TGroup.Count > 1)
             {
                 acc1 = TOps.Xor(acc1, MultiplyBy<TOps, TVector>(table + t, low, high));
@@ -410,145 +397,190 @@ internal static unsafe class GfKernels
         }
     }
 
-    // Two consecutive vectors of the same outputs: each input pointer and coefficient table is fetched once for both,
-    // which halves the loop's overhead per byte. Only where the registers hold it: kernels whose Unroll is 2, or
-    // groups of at most two outputs.
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void ApplyGroup2<TOps, TVector, TGroup>(in KernelLoop loop, int first, nuint offset)
+    // Two consecutive vectors (A and B) of the same outputs per step, from `offset` while two fit before `end`; returns
+    // where it stopped. Each input pointer and coefficient table is fetched once for both vectors, which halves the
+    // loop's overhead per byte. Only where the registers hold it: kernels whose Unroll is 2, or groups of at most two
+    // outputs. A loop of its own rather than a step inlined into RunGroup: the step is too large for the JIT to inline.
+    private static nuint RunPairs<TOps, TVector, TGroup, TShape>(in KernelLoop loop, int first, nuint offset, nuint end)
         where TOps : struct, IGfVectorOps<TVector>
         where TVector : unmanaged
         where TGroup : struct, IOutputGroup
+        where TShape : struct, IGroupShape
     {
         nuint t = loop.TableSize;
         nuint w = (nuint)TOps.ByteCount;
-        byte* table = loop.Tables + ((nuint)first * t);
+        byte* tables = loop.Tables + ((nuint)first * t);
         byte** inputs = loop.Inputs;
-
-        byte* input = inputs[0] + offset;
-        TOps.Split(TOps.Load(input), out TVector lowA, out TVector highA);
-        TOps.Split(TOps.Load(input + w), out TVector lowB, out TVector highB);
-        TOps.LoadTable(table, out TVector p, out TVector q);
-        TVector a0 = TOps.Multiply(p, q, lowA, highA);
-        TVector b0 = TOps.Multiply(p, q, lowB, highB);
-        TVector a1 = default, b1 = default, a2 = default, b2 = default, a3 = default, b3 = default;
-        if (TGroup.Count > 1)
+        bool rowOnes = TShape.FirstRowOnes;
+        bool columnOnes = TShape.FirstColumnOnes;
+        for (; offset + (2 * w) <= end; offset += 2 * w)
         {
-            TOps.LoadTable(table + t, out p, out q);
-            a1 = TOps.Multiply(p, q, lowA, highA);
-            b1 = TOps.Multiply(p, q, lowB, highB);
-        }
-
-        if (TGroup.Count > 2)
-        {
-            TOps.LoadTable(table + (2 * t), out p, out q);
-            a2 = TOps.Multiply(p, q, lowA, highA);
-            b2 = TOps.Multiply(p, q, lowB, highB);
-        }
-
-        if (TGroup.Count > 3)
-        {
-            TOps.LoadTable(table + (3 * t), out p, out q);
-            a3 = TOps.Multiply(p, q, lowA, highA);
-            b3 = TOps.Multiply(p, q, lowB, highB);
-        }
-
-        int j = 1;
-        if (TOps.PairInputs)
-        {
-            nuint stride = loop.ColumnStride;
-            for (; j + 1 < loop.Columns; j += 2)
-            {
-                table += stride;
-                byte* next = table + stride;
-                input = inputs[j] + offset;
-                byte* input2 = inputs[j + 1] + offset;
-                TOps.Split(TOps.Load(input), out lowA, out highA);
-                TOps.Split(TOps.Load(input + w), out lowB, out highB);
-                TOps.Split(TOps.Load(input2), out TVector lowC, out TVector highC);
-                TOps.Split(TOps.Load(input2 + w), out TVector lowD, out TVector highD);
-                TOps.LoadTable(table, out p, out q);
-                TOps.LoadTable(next, out TVector r, out TVector u);
-                a0 = Xor3<TOps, TVector>(a0, TOps.Multiply(p, q, lowA, highA), TOps.Multiply(r, u, lowC, highC));
-                b0 = Xor3<TOps, TVector>(b0, TOps.Multiply(p, q, lowB, highB), TOps.Multiply(r, u, lowD, highD));
-                if (TGroup.Count > 1)
-                {
-                    TOps.LoadTable(table + t, out p, out q);
-                    TOps.LoadTable(next + t, out r, out u);
-                    a1 = Xor3<TOps, TVector>(a1, TOps.Multiply(p, q, lowA, highA), TOps.Multiply(r, u, lowC, highC));
-                    b1 = Xor3<TOps, TVector>(b1, TOps.Multiply(p, q, lowB, highB), TOps.Multiply(r, u, lowD, highD));
-                }
-
-                if (TGroup.Count > 2)
-                {
-                    TOps.LoadTable(table + (2 * t), out p, out q);
-                    TOps.LoadTable(next + (2 * t), out r, out u);
-                    a2 = Xor3<TOps, TVector>(a2, TOps.Multiply(p, q, lowA, highA), TOps.Multiply(r, u, lowC, highC));
-                    b2 = Xor3<TOps, TVector>(b2, TOps.Multiply(p, q, lowB, highB), TOps.Multiply(r, u, lowD, highD));
-                }
-
-                if (TGroup.Count > 3)
-                {
-                    TOps.LoadTable(table + (3 * t), out p, out q);
-                    TOps.LoadTable(next + (3 * t), out r, out u);
-                    a3 = Xor3<TOps, TVector>(a3, TOps.Multiply(p, q, lowA, highA), TOps.Multiply(r, u, lowC, highC));
-                    b3 = Xor3<TOps, TVector>(b3, TOps.Multiply(p, q, lowB, highB), TOps.Multiply(r, u, lowD, highD));
-                }
-
-                table = next;
-            }
-        }
-
-        for (; j < loop.Columns; j++)
-        {
-            table += loop.ColumnStride;
-            input = inputs[j] + offset;
-            TOps.Split(TOps.Load(input), out lowA, out highA);
-            TOps.Split(TOps.Load(input + w), out lowB, out highB);
-            TOps.LoadTable(table, out p, out q);
-            a0 = TOps.Xor(a0, TOps.Multiply(p, q, lowA, highA));
-            b0 = TOps.Xor(b0, TOps.Multiply(p, q, lowB, highB));
+            byte* table = tables;
+            byte* input = inputs[0] + offset;
+            TVector xA = TOps.Load(input);
+            TVector xB = TOps.Load(input + w);
+            TOps.Split(xA, out TVector lowA, out TVector highA);
+            TOps.Split(xB, out TVector lowB, out TVector highB);
+            Terms<TOps, TVector>(rowOnes || columnOnes, table, xA, lowA, highA, xB, lowB, highB, out TVector a0, out TVector b0);
+            TVector a1 = default, b1 = default, a2 = default, b2 = default, a3 = default, b3 = default;
             if (TGroup.Count > 1)
             {
-                TOps.LoadTable(table + t, out p, out q);
-                a1 = TOps.Xor(a1, TOps.Multiply(p, q, lowA, highA));
-                b1 = TOps.Xor(b1, TOps.Multiply(p, q, lowB, highB));
+                Terms<TOps, TVector>(columnOnes, table + t, xA, lowA, highA, xB, lowB, highB, out a1, out b1);
             }
 
             if (TGroup.Count > 2)
             {
-                TOps.LoadTable(table + (2 * t), out p, out q);
-                a2 = TOps.Xor(a2, TOps.Multiply(p, q, lowA, highA));
-                b2 = TOps.Xor(b2, TOps.Multiply(p, q, lowB, highB));
+                Terms<TOps, TVector>(columnOnes, table + (2 * t), xA, lowA, highA, xB, lowB, highB, out a2, out b2);
             }
 
             if (TGroup.Count > 3)
             {
-                TOps.LoadTable(table + (3 * t), out p, out q);
-                a3 = TOps.Xor(a3, TOps.Multiply(p, q, lowA, highA));
-                b3 = TOps.Xor(b3, TOps.Multiply(p, q, lowB, highB));
+                Terms<TOps, TVector>(columnOnes, table + (3 * t), xA, lowA, highA, xB, lowB, highB, out a3, out b3);
+            }
+
+            TVector pA, pB, pC, pD;
+            int j = 1;
+            if (TOps.PairInputs)
+            {
+                // Inputs j (vectors A, B) and j + 1 (C, D) fold into each accumulator with one three-way XOR.
+                nuint stride = loop.ColumnStride;
+                for (; j + 1 < loop.Columns; j += 2)
+                {
+                    table += stride;
+                    byte* next = table + stride;
+                    input = inputs[j] + offset;
+                    byte* input2 = inputs[j + 1] + offset;
+                    xA = TOps.Load(input);
+                    xB = TOps.Load(input + w);
+                    TVector xC = TOps.Load(input2);
+                    TVector xD = TOps.Load(input2 + w);
+                    TOps.Split(xA, out lowA, out highA);
+                    TOps.Split(xB, out lowB, out highB);
+                    TOps.Split(xC, out TVector lowC, out TVector highC);
+                    TOps.Split(xD, out TVector lowD, out TVector highD);
+                    Terms<TOps, TVector>(rowOnes, table, xA, lowA, highA, xB, lowB, highB, out pA, out pB);
+                    Terms<TOps, TVector>(rowOnes, next, xC, lowC, highC, xD, lowD, highD, out pC, out pD);
+                    a0 = Xor3<TOps, TVector>(a0, pA, pC);
+                    b0 = Xor3<TOps, TVector>(b0, pB, pD);
+                    if (TGroup.Count > 1)
+                    {
+                        Terms<TOps, TVector>(false, table + t, xA, lowA, highA, xB, lowB, highB, out pA, out pB);
+                        Terms<TOps, TVector>(false, next + t, xC, lowC, highC, xD, lowD, highD, out pC, out pD);
+                        a1 = Xor3<TOps, TVector>(a1, pA, pC);
+                        b1 = Xor3<TOps, TVector>(b1, pB, pD);
+                    }
+
+                    if (TGroup.Count > 2)
+                    {
+                        Terms<TOps, TVector>(false, table + (2 * t), xA, lowA, highA, xB, lowB, highB, out pA, out pB);
+                        Terms<TOps, TVector>(false, next + (2 * t), xC, lowC, highC, xD, lowD, highD, out pC, out pD);
+                        a2 = Xor3<TOps, TVector>(a2, pA, pC);
+                        b2 = Xor3<TOps, TVector>(b2, pB, pD);
+                    }
+
+                    if (TGroup.Count > 3)
+                    {
+                        Terms<TOps, TVector>(false, table + (3 * t), xA, lowA, highA, xB, lowB, highB, out pA, out pB);
+                        Terms<TOps, TVector>(false, next + (3 * t), xC, lowC, highC, xD, lowD, highD, out pC, out pD);
+                        a3 = Xor3<TOps, TVector>(a3, pA, pC);
+                        b3 = Xor3<TOps, TVector>(b3, pB, pD);
+                    }
+
+                    table = next;
+                }
+            }
+
+            for (; j < loop.Columns; j++)
+            {
+                table += loop.ColumnStride;
+                input = inputs[j] + offset;
+                xA = TOps.Load(input);
+                xB = TOps.Load(input + w);
+                TOps.Split(xA, out lowA, out highA);
+                TOps.Split(xB, out lowB, out highB);
+                Terms<TOps, TVector>(rowOnes, table, xA, lowA, highA, xB, lowB, highB, out pA, out pB);
+                a0 = TOps.Xor(a0, pA);
+                b0 = TOps.Xor(b0, pB);
+                if (TGroup.Count > 1)
+                {
+                    Terms<TOps, TVector>(false, table + t, xA, lowA, highA, xB, lowB, highB, out pA, out pB);
+                    a1 = TOps.Xor(a1, pA);
+                    b1 = TOps.Xor(b1, pB);
+                }
+
+                if (TGroup.Count > 2)
+                {
+                    Terms<TOps, TVector>(false, table + (2 * t), xA, lowA, highA, xB, lowB, highB, out pA, out pB);
+                    a2 = TOps.Xor(a2, pA);
+                    b2 = TOps.Xor(b2, pB);
+                }
+
+                if (TGroup.Count > 3)
+                {
+                    Terms<TOps, TVector>(false, table + (3 * t), xA, lowA, highA, xB, lowB, highB, out pA, out pB);
+                    a3 = TOps.Xor(a3, pA);
+                    b3 = TOps.Xor(b3, pB);
+                }
+            }
+
+            byte** outputs = loop.Outputs + first;
+            TOps.Store(outputs[0] + offset, a0);
+            TOps.Store(outputs[0] + offset + w, b0);
+            if (TGroup.Count > 1)
+            {
+                TOps.Store(outputs[1] + offset, a1);
+                TOps.Store(outputs[1] + offset + w, b1);
+            }
+
+            if (TGroup.Count > 2)
+            {
+                TOps.Store(outputs[2] + offset, a2);
+                TOps.Store(outputs[2] + offset + w, b2);
+            }
+
+            if (TGroup.Count > 3)
+            {
+                TOps.Store(outputs[3] + offset, a3);
+                TOps.Store(outputs[3] + offset + w, b3);
             }
         }
 
-        byte** outputs = loop.Outputs + first;
-        TOps.Store(outputs[0] + offset, a0);
-        TOps.Store(outputs[0] + offset + w, b0);
-        if (TGroup.Count > 1)
+        return offset;
+    }
+
+    // c·x, or x itself where c is known to be 1.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static TVector Term<TOps, TVector>(bool one, byte* table, TVector x, TVector low, TVector high)
+        where TOps : struct, IGfVectorOps<TVector>
+        where TVector : unmanaged =>
+        one ? x : MultiplyBy<TOps, TVector>(table, low, high);
+
+    // c·xA and c·xB with c's table loaded once for both, or the vectors themselves where c is known to be 1.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Terms<TOps, TVector>(
+        bool one,
+        byte* table,
+        TVector xA,
+        TVector lowA,
+        TVector highA,
+        TVector xB,
+        TVector lowB,
+        TVector highB,
+        out TVector productA,
+        out TVector productB)
+        where TOps : struct, IGfVectorOps<TVector>
+        where TVector : unmanaged
+    {
+        if (one)
         {
-            TOps.Store(outputs[1] + offset, a1);
-            TOps.Store(outputs[1] + offset + w, b1);
+            productA = xA;
+            productB = xB;
+            return;
         }
 
-        if (TGroup.Count > 2)
-        {
-            TOps.Store(outputs[2] + offset, a2);
-            TOps.Store(outputs[2] + offset + w, b2);
-        }
-
-        if (TGroup.Count > 3)
-        {
-            TOps.Store(outputs[3] + offset, a3);
-            TOps.Store(outputs[3] + offset + w, b3);
-        }
+        TOps.LoadTable(table, out TVector tableLow, out TVector tableHigh);
+        productA = TOps.Multiply(tableLow, tableHigh, lowA, highA);
+        productB = TOps.Multiply(tableLow, tableHigh, lowB, highB);
     }
 
     // One vector times one coefficient, its table loaded for this use only.
@@ -621,6 +653,53 @@ internal readonly struct OutputGroup3 : IOutputGroup
 internal readonly struct OutputGroup4 : IOutputGroup
 {
     public static int Count => 4;
+}
+
+/// <summary>Which coefficients of an output group are known to be 1, as JIT-time constants.</summary>
+internal interface IGroupShape
+{
+    /// <summary>Every coefficient of the group's first output is 1.</summary>
+    static abstract bool FirstRowOnes { get; }
+
+    /// <summary>Every output of the group has coefficient 1 for the first input.</summary>
+    static abstract bool FirstColumnOnes { get; }
+}
+
+internal readonly struct NoOnes : IGroupShape
+{
+    public static bool FirstRowOnes => false;
+
+    public static bool FirstColumnOnes => false;
+}
+
+internal readonly struct RowOfOnes : IGroupShape
+{
+    public static bool FirstRowOnes => true;
+
+    public static bool FirstColumnOnes => false;
+}
+
+internal readonly struct ColumnOfOnes : IGroupShape
+{
+    public static bool FirstRowOnes => false;
+
+    public static bool FirstColumnOnes => true;
+}
+
+internal readonly struct RowAndColumnOfOnes : IGroupShape
+{
+    public static bool FirstRowOnes => true;
+
+    public static bool FirstColumnOnes => true;
+}
+
+/// <summary>The groups after the first of a matrix wider than one group: the first row belongs to the first group.</summary>
+internal readonly struct LaterGroup<TShape> : IGroupShape
+    where TShape : struct, IGroupShape
+{
+    public static bool FirstRowOnes => false;
+
+    public static bool FirstColumnOnes => TShape.FirstColumnOnes;
 }
 
 /// <summary>

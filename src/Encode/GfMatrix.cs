@@ -16,12 +16,16 @@ internal static class GfMatrix
 
     /// <summary>
     /// The (K+M)×K systematic encoding matrix: identity over a Cauchy matrix C[i, j] = 1 / (x_i + y_j) with
-    /// x_i = K + i and y_j = j.
+    /// x_i = K + i and y_j = j, its columns and then its rows scaled so that the first parity row and the first column
+    /// of the parity rows are all 1.
     /// </summary>
     /// <remarks>
     /// Every square submatrix of a Cauchy matrix is invertible, and stacking it under the identity keeps that true for
     /// any K rows of the whole matrix, so any K shards recover the data (the code is MDS). The x and y sets are
-    /// disjoint because K + M ≤ 256.
+    /// disjoint because K + M ≤ 256. Scaling a row or a column by a nonzero constant scales the determinant of every
+    /// square submatrix through it by that constant, so the scaled matrix is MDS too; its K + M − 1 ones are multiplies
+    /// the kernels skip: the first parity is the XOR of the data, and one lost data shard is the XOR of the others with
+    /// it.
     /// </remarks>
     public static byte[] SystematicCauchy(int dataShards, int parityShards)
     {
@@ -32,11 +36,37 @@ internal static class GfMatrix
             matrix[(i * dataShards) + i] = 1;
         }
 
+        Span<byte> parity = matrix.AsSpan(dataShards * dataShards);
         for (int i = 0; i < parityShards; i++)
         {
             for (int j = 0; j < dataShards; j++)
             {
-                matrix[((dataShards + i) * dataShards) + j] = GaloisField.Inv((byte)((dataShards + i) ^ j));
+                parity[(i * dataShards) + j] = GaloisField.Inv((byte)((dataShards + i) ^ j));
+            }
+        }
+
+        if (parityShards == 0)
+        {
+            return matrix;
+        }
+
+        // Columns so that row 0 is all ones, then rows so that column 0 is (row 0 already has its 1 there).
+        for (int j = 0; j < dataShards; j++)
+        {
+            byte scale = GaloisField.Inv(parity[j]);
+            for (int i = 0; i < parityShards; i++)
+            {
+                parity[(i * dataShards) + j] = GaloisField.Mul(parity[(i * dataShards) + j], scale);
+            }
+        }
+
+        for (int i = 1; i < parityShards; i++)
+        {
+            Span<byte> row = parity.Slice(i * dataShards, dataShards);
+            byte scale = GaloisField.Inv(row[0]);
+            for (int j = 0; j < dataShards; j++)
+            {
+                row[j] = GaloisField.Mul(row[j], scale);
             }
         }
 

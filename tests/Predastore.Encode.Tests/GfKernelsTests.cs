@@ -233,6 +233,55 @@ public class GfKernelsTests
         }
     }
 
+    [Theory]
+    [MemberData(nameof(SupportedKernels))]
+    public void Apply_RowsAndColumnsOfOnes_MatchScalarOracle(string kernelName)
+    {
+        // The kernels skip the multiplies of a first row or first column of ones; a matrix that is one coefficient short
+        // of such a shape must not take that path. Every group size (1..9 outputs spans one and three groups), odd and
+        // paired input counts, one- and two-vector steps.
+        GfKernel kernel = Enum.Parse<GfKernel>(kernelName);
+        var random = new Random(41);
+        foreach (OnesShape shape in Enum.GetValues<OnesShape>())
+        {
+            for (int rows = 1; rows <= 9; rows++)
+            {
+                foreach (int columns in new[] { 1, 2, 3, 4, 7 })
+                {
+                    // Arrange
+                    CodingMatrix matrix = MatrixWithOnes(random, rows, columns, shape);
+                    ReadOnlyMemory<byte>[] inputs = RandomBuffers(random, columns, 333, 1);
+                    Memory<byte>[] expected = [.. Enumerable.Range(0, rows).Select(_ => new Memory<byte>(new byte[333]))];
+                    Memory<byte>[] actual = [.. Enumerable.Range(0, rows).Select(_ => new Memory<byte>(new byte[333]))];
+
+                    // Act
+                    GfKernels.Apply(GfKernel.Scalar, matrix, inputs, expected);
+                    GfKernels.Apply(kernel, matrix, inputs, actual);
+
+                    // Assert
+                    for (int o = 0; o < rows; o++)
+                    {
+                        Assert.Equal(expected: expected[o].ToArray(), actual: actual[o].ToArray());
+                    }
+                }
+            }
+        }
+    }
+
+    [Fact]
+    public void CodingMatrix_OnesShape_IsDetectedExactly()
+    {
+        var random = new Random(43);
+        CodingMatrix both = MatrixWithOnes(random, 5, 4, OnesShape.RowAndColumn);
+        CodingMatrix almostRow = MatrixWithOnes(random, 5, 4, OnesShape.AlmostRow);
+        CodingMatrix almostColumn = MatrixWithOnes(random, 5, 4, OnesShape.AlmostColumn);
+
+        Assert.True(both.FirstRowIsOnes);
+        Assert.Equal(expected: 5, actual: both.LeadingOnesInFirstColumn);
+        Assert.False(almostRow.FirstRowIsOnes);
+        Assert.Equal(expected: 4, actual: almostColumn.LeadingOnesInFirstColumn);
+    }
+
     [Fact]
     public void Best_OnThisCpu_PrefersGfniOverNibbleShuffles()
     {
@@ -330,6 +379,48 @@ public class GfKernelsTests
         return buffers;
     }
 
+    // Random coefficients other than 0 and 1, then the shape's ones.
+    private static CodingMatrix MatrixWithOnes(Random random, int rows, int columns, OnesShape shape)
+    {
+        byte[] coefficients = [.. Enumerable.Range(0, rows * columns).Select(_ => (byte)random.Next(2, 256))];
+        bool row = shape is OnesShape.Row or OnesShape.RowAndColumn or OnesShape.AlmostRow;
+        bool column = shape is OnesShape.Column or OnesShape.RowAndColumn or OnesShape.AlmostColumn;
+        if (row)
+        {
+            coefficients.AsSpan(0, columns).Fill(1);
+        }
+
+        if (column)
+        {
+            for (int o = 0; o < rows; o++)
+            {
+                coefficients[o * columns] = 1;
+            }
+        }
+
+        // One coefficient short: the last of the row, or the last row's first.
+        if (shape == OnesShape.AlmostRow)
+        {
+            coefficients[columns - 1] = 2;
+        }
+        else if (shape == OnesShape.AlmostColumn)
+        {
+            coefficients[(rows - 1) * columns] = 2;
+        }
+
+        return new CodingMatrix(coefficients, rows, columns);
+    }
+
     private static Memory<byte> MemoryFromReadOnly(ReadOnlyMemory<byte> memory) =>
         System.Runtime.InteropServices.MemoryMarshal.AsMemory(memory);
+}
+
+public enum OnesShape
+{
+    None,
+    Row,
+    Column,
+    RowAndColumn,
+    AlmostRow,
+    AlmostColumn,
 }

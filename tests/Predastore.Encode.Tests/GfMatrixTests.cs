@@ -57,6 +57,22 @@ public class GfMatrixTests
     }
 
     [Theory]
+    [InlineData(1, 4)]
+    [InlineData(2, 1)]
+    [InlineData(3, 2)]
+    [InlineData(10, 4)]
+    [InlineData(32, 16)]
+    public void SystematicCauchy_FirstParityRowAndParityColumnZero_AreOnes(int dataShards, int parityShards)
+    {
+        // The kernels turn these into XORs: the first parity is the XOR of the data shards.
+        byte[] matrix = GfMatrix.SystematicCauchy(dataShards, parityShards);
+        var parity = new CodingMatrix(matrix.AsSpan(dataShards * dataShards), parityShards, dataShards);
+
+        Assert.True(parity.FirstRowIsOnes);
+        Assert.Equal(expected: parityShards, actual: parity.LeadingOnesInFirstColumn);
+    }
+
+    [Theory]
     [InlineData(2, 1)]
     [InlineData(4, 2)]
     [InlineData(6, 3)]

@@ -95,6 +95,40 @@ public class ReedSolomonTests
         }
     }
 
+    [Theory]
+    [InlineData(2, 1)]
+    [InlineData(10, 4)]
+    public void Encode_FirstParity_IsTheXorOfTheData(int dataShards, int parityShards)
+    {
+        // Arrange
+        var code = new ReedSolomon(dataShards, parityShards);
+        var stripe = new Stripe(code, 1000, new Random(dataShards), offset: 3);
+        var xor = new byte[1000];
+        foreach (ReadOnlyMemory<byte> cell in stripe.Data)
+        {
+            for (int i = 0; i < xor.Length; i++)
+            {
+                xor[i] ^= cell.Span[i];
+            }
+        }
+
+        // Assert: part of the shard format (the kernels rely on the row of ones).
+        Assert.Equal(expected: xor, actual: stripe.Parity[0].ToArray());
+    }
+
+    [Fact]
+    public void ReconstructPlan_OneDataShardLostWithTheFirstParityPresent_IsAllOnes()
+    {
+        // The first K present shards are the other data shards and parity 0, so the rebuild is a plain XOR.
+        byte[] matrix = GfMatrix.SystematicCauchy(10, 4);
+        ulong present = ((1UL << 14) - 1) & ~(1UL << 3);
+
+        ReconstructPlan plan = ReconstructPlan.Create(matrix, 10, 14, present);
+
+        Assert.True(plan.Matrix.FirstRowIsOnes);
+        Assert.Equal(expected: [0, 1, 2, 4, 5, 6, 7, 8, 9, 10], actual: plan.InputShards.ToArray());
+    }
+
     [Fact]
     public void Encode_ParityBufferHoldingGarbage_IsOverwrittenDeterministically()
     {

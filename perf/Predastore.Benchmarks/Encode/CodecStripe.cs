@@ -85,11 +85,12 @@ internal sealed unsafe class IsaLCodec : IDisposable
         _stripe = stripe;
         _k = stripe.Shape.DataShards;
         int m = stripe.Shape.ParityShards;
-        int total = _k + m;
-        byte* matrix = stackalloc byte[total * _k];
-        IsaL.GenerateCauchyMatrix(matrix, total, _k);
         _encodeTables = (byte*)NativeMemory.AlignedAlloc((nuint)(_k * m * 32), 64);
-        IsaL.InitTables(_k, m, matrix + (_k * _k), _encodeTables);
+        fixed (byte* matrix = GfMatrix.SystematicCauchy(_k, m))
+        {
+            IsaL.InitTables(_k, m, matrix + (_k * _k), _encodeTables);
+        }
+
         _data = (byte**)NativeMemory.Alloc((nuint)_k, (nuint)sizeof(byte*));
         _parity = (byte**)NativeMemory.Alloc((nuint)Math.Max(m, 1), (nuint)sizeof(byte*));
         for (int i = 0; i < _k; i++)
@@ -114,18 +115,16 @@ internal sealed unsafe class IsaLCodec : IDisposable
     /// </summary>
     public void PrepareReconstruct(int lost)
     {
-        int total = _k + _stripe.Shape.ParityShards;
-        byte* matrix = stackalloc byte[total * _k];
+        byte[] matrix = GfMatrix.SystematicCauchy(_k, _stripe.Shape.ParityShards);
         byte* selected = stackalloc byte[_k * _k];
         byte* inverse = stackalloc byte[_k * _k];
-        IsaL.GenerateCauchyMatrix(matrix, total, _k);
         _sources = (byte**)NativeMemory.Alloc((nuint)_k, (nuint)sizeof(byte*));
         _lost = (byte**)NativeMemory.Alloc((nuint)lost, (nuint)sizeof(byte*));
         for (int r = 0; r < _k; r++)
         {
             int shard = lost + r;
             _sources[r] = _stripe.Pointer(shard);
-            new ReadOnlySpan<byte>(matrix + (shard * _k), _k).CopyTo(new Span<byte>(selected + (r * _k), _k));
+            matrix.AsSpan(shard * _k, _k).CopyTo(new Span<byte>(selected + (r * _k), _k));
         }
 
         if (IsaL.InvertMatrix(selected, inverse, _k) != 0)
