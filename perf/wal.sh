@@ -57,7 +57,8 @@ def median_ns(type_, params=""):
     return rows[(type_, params)]["Statistics"]["Median"]
 def alloc(type_, params=""):
     return rows[(type_, params)].get("Memory", {}).get("BytesAllocatedPerOperation", float("nan"))
-print(f"{'what':<44} {'MiB/s':>9} {'fio MiB/s':>10} {'ratio':>6} {'B alloc/append':>15}")
+# B alloc/call: per append on the append rows, per 1 MiB ReadAsync call on the read row
+print(f"{'what':<44} {'MiB/s':>9} {'fio MiB/s':>10} {'ratio':>6} {'B alloc/call':>15}")
 append = {}
 for writers in (1, 64):
     for size, fio in ((64 * 1024, fio_w64k), (mib, fio_w1m)):
@@ -67,7 +68,7 @@ for writers in (1, 64):
         append[(writers, size)] = mibs
         print(f"append {writers:>2} writer(s), {size // 1024:>4} KiB records{'':<13} {mibs:>9.0f} {fio / mib:>10.0f} {mibs / (fio / mib):>6.2f} {alloc('WalAppendBenchmarks', p) * size / (64 * 1024):>15.0f}")
 read = mib / median_ns("WalReadBenchmarks") * 1e9 / mib
-print(f"{'read 1 MiB calls, 64 KiB records, warm':<44} {read:>9.0f} {fio_r1m / mib:>10.0f} {read / (fio_r1m / mib):>6.2f}")
+print(f"{'read 1 MiB calls, 64 KiB records, warm':<44} {read:>9.0f} {fio_r1m / mib:>10.0f} {read / (fio_r1m / mib):>6.2f} {alloc('WalReadBenchmarks'):>15.0f}")
 print(f"fio O_DIRECT + fdatasync, 1 MiB / 64 KiB writes: {fio_w1m_direct / mib:.0f} / {fio_w64k_direct / mib:.0f} MiB/s "
       f"(buffered: {fio_w1m / mib:.0f} / {fio_w64k / mib:.0f})")
 r1 = append[(1, mib)] / (fio_w1m / mib)

@@ -4,7 +4,10 @@ using Microsoft.Win32.SafeHandles;
 
 namespace Predastore.Wal;
 
-/// <summary>The calls that make written bytes and created files survive a power cut.</summary>
+/// <summary>
+/// The calls that make written bytes and created files survive a power cut, and the vectored positioned reads and
+/// writes of segments.
+/// </summary>
 internal static partial class DurableIo
 {
     /// <summary>errno of a full disk; ShardServer maps it to InsufficientStorage.</summary>
@@ -13,6 +16,9 @@ internal static partial class DurableIo
     private const int Eintr = 4;
     private const int Enosys = 38;
     private const int Eopnotsupp = 95;
+
+    // IOV_MAX on Linux: the most vectors one preadv or pwritev takes.
+    private const int MaxIoVectors = 1024;
 
     private static bool s_useFallocate = OperatingSystem.IsLinux();
 
@@ -142,42 +148,7 @@ internal static partial class DurableIo
                 vectors[i] = new IoVector((byte*)pins[i].Pointer, (nuint)buffers[i].Length);
             }
 
-            fixed (IoVector* first = vectors)
-            {
-                int next = 0;
-                while (next < count)
-                {
-                    nint written = pwritev(handle, first + next, Math.Min(count - next, 1024), offset);
-                    if (written < 0)
-                    {
-                        int errno = Marshal.GetLastPInvokeError();
-                        if (errno == Eintr)
-                        {
-                            continue;
-                        }
-
-                        throw CreateIoException("pwritev", errno);
-                    }
-
-                    if (written == 0)
-                    {
-                        throw CreateIoException("pwritev", Enospc);
-                    }
-
-                    // A short write (signal, quota, nearly full disk): skip what went out and go on.
-                    offset += written;
-                    while (next < count && written >= (nint)vectors[next].Length)
-                    {
-                        written -= (nint)vectors[next].Length;
-                        next++;
-                    }
-
-                    if (written > 0)
-                    {
-                        vectors[next] = new IoVector(vectors[next].Base + written, vectors[next].Length - (nuint)written);
-                    }
-                }
-            }
+            Transfer(handle, vectors, count, offset, write: true);
         }
         finally
         {
@@ -189,9 +160,100 @@ internal static partial class DurableIo
         }
     }
 
+    /// <summary>
+    /// Fills <paramref name="vectors"/>[..<paramref name="count"/>] back to back from <paramref name="offset"/> with
+    /// preadv (one syscall for a whole run of records, straight into the memory each vector names, which the caller
+    /// keeps pinned). Returns the bytes read: fewer than asked only where the file ends. Throws an
+    /// <see cref="IOException"/> with the errno in HResult. Overwrites the vectors.
+    /// </summary>
+    public static unsafe long ReadScatter(SafeFileHandle handle, IoVector[] vectors, int count, long offset)
+    {
+        if (OperatingSystem.IsLinux())
+        {
+            return Transfer(handle, vectors, count, offset, write: false);
+        }
+
+        // One positioned read per vector: slower, but only development machines take this path.
+        long read = 0;
+        for (int i = 0; i < count; i++)
+        {
+            var span = new Span<byte>(vectors[i].Base, checked((int)vectors[i].Length));
+            int n;
+            while (!span.IsEmpty && (n = RandomAccess.Read(handle, span, offset + read)) > 0)
+            {
+                read += n;
+                span = span[n..];
+            }
+
+            if (!span.IsEmpty)
+            {
+                break;
+            }
+        }
+
+        return read;
+    }
+
+    /// <summary>
+    /// Runs pwritev or preadv until every vector is transferred or, reading, the file ends; returns the bytes moved.
+    /// A short transfer (a signal, a quota, a nearly full disk) is resumed where it stopped, which re-points the
+    /// vector it stopped in.
+    /// </summary>
+    private static unsafe long Transfer(SafeFileHandle handle, IoVector[] vectors, int count, long offset, bool write)
+    {
+        long total = 0;
+        fixed (IoVector* first = vectors)
+        {
+            int next = 0;
+            while (next < count)
+            {
+                int batch = Math.Min(count - next, MaxIoVectors);
+                nint moved = write ? pwritev(handle, first + next, batch, offset) : preadv(handle, first + next, batch, offset);
+                if (moved < 0)
+                {
+                    int errno = Marshal.GetLastPInvokeError();
+                    if (errno == Eintr)
+                    {
+                        continue;
+                    }
+
+                    throw CreateIoException(write ? "pwritev" : "preadv", errno);
+                }
+
+                if (moved == 0)
+                {
+                    if (write)
+                    {
+                        throw CreateIoException("pwritev", Enospc);
+                    }
+
+                    break;
+                }
+
+                offset += moved;
+                total += moved;
+                while (next < count && moved >= (nint)vectors[next].Length)
+                {
+                    moved -= (nint)vectors[next].Length;
+                    next++;
+                }
+
+                if (moved > 0)
+                {
+                    vectors[next] = new IoVector(vectors[next].Base + moved, vectors[next].Length - (nuint)moved);
+                }
+            }
+        }
+
+        return total;
+    }
+
     /// <summary>The errno as HResult, as .NET does for its own Unix I/O errors (ENOSPC is 28).</summary>
     public static IOException CreateIoException(string call, int errno) =>
         new($"{call} failed: {Marshal.GetPInvokeErrorMessage(errno)} (errno {errno}).", errno);
+
+    [LibraryImport("libc", EntryPoint = "preadv", SetLastError = true)]
+    private static unsafe partial nint preadv(SafeFileHandle fd, IoVector* iov, int iovcnt, long offset);
 
     [LibraryImport("libc", EntryPoint = "pwritev", SetLastError = true)]
     private static unsafe partial nint pwritev(SafeFileHandle fd, IoVector* iov, int iovcnt, long offset);

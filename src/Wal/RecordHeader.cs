@@ -163,13 +163,14 @@ internal readonly struct RecordHeader
     }
 
     /// <summary>
-    /// Checks the CRC of a whole record held contiguously in <paramref name="record"/> (header then payload).
-    /// Zeroes the CRC field in place: the caller owns the buffer and needs only the payload afterwards.
+    /// Checks the CRC of a record read in pieces: <paramref name="headerAndPrefix"/> is the header and the start of
+    /// the payload, <paramref name="middle"/> and <paramref name="suffix"/> the rest of it, in order. Zeroes the CRC
+    /// field in place: the caller owns that copy of the header and needs only the payload afterwards.
     /// </summary>
-    public static bool VerifyInPlace(Span<byte> record)
+    public static bool VerifyScattered(Span<byte> headerAndPrefix, ReadOnlySpan<byte> middle, ReadOnlySpan<byte> suffix)
     {
-        uint stored = ReadCrc(record);
-        ClearCrc(record);
-        return Crc32.HashToUInt32(Crc32ParameterSet.Crc32C, record) == stored;
+        uint stored = ReadCrc(headerAndPrefix);
+        ClearCrc(headerAndPrefix);
+        return Crc32C.Hash(headerAndPrefix, middle, suffix) == stored;
     }
 }

@@ -328,7 +328,7 @@ internal static class WalRecovery
                 case RecordType.Data:
                     if (!pending.TryGetValue(key, out ExtentMap? map))
                     {
-                        map = new ExtentMap();
+                        map = ExtentMap.Rent();
                         pending.Add(key, map);
                     }
 
@@ -353,11 +353,20 @@ internal static class WalRecovery
                         uncovered[key] = record with { PayloadLength = checked((int)Math.Min(covered, int.MaxValue)) };
                     }
 
+                    if (data is not null)
+                    {
+                        ExtentMap.Return(data);
+                    }
+
                     break;
 
                 case RecordType.Tombstone:
                     committed.Remove(key);
-                    pending.Remove(key);
+                    if (pending.Remove(key, out ExtentMap? dropped))
+                    {
+                        ExtentMap.Return(dropped);
+                    }
+
                     uncovered.Remove(key);
                     break;
 
@@ -384,9 +393,11 @@ internal static class WalRecovery
         {
             extents += map.Count;
             WalLog.UncommittedShardDiscarded(logger, key, map.Count);
+            ExtentMap.Return(map);
         }
 
         WalLog.UncommittedShardsDiscarded(logger, pending.Count, extents);
+        pending.Clear();
     }
 
     /// <summary>What replay needs of one record; the payload stays on disk.</summary>

@@ -27,8 +27,11 @@ public sealed class WriteAheadLog : IAsyncDisposable
     // Backpressure: a full queue makes AppendAsync wait for room instead of buffering without bound.
     private const int QueueCapacity = 1024;
 
-    // A read fetches runs of adjacent records up to about this many bytes in one call.
+    // A read fetches runs of adjacent records up to about this many bytes, and at most this many records, in one
+    // preadv: a record is at most two vectors (the suffix of one and the header of the next share one), so a run
+    // stays far below IOV_MAX (1024) too.
     private const int MaxReadRun = 1024 * 1024;
+    private const int MaxRecordsPerRead = 256;
 
     // Each record is two iovecs (header, payload); staying far below IOV_MAX (1024) keeps one write one syscall.
     private const int MaxRecordsPerWrite = 256;
@@ -215,15 +218,10 @@ public sealed class WriteAheadLog : IAsyncDisposable
     /// </summary>
     public void Abandon(ShardKey key)
     {
-        ExtentMap? map;
-        lock (_indexLock)
+        int extents = DropPending(key);
+        if (extents > 0)
         {
-            _pending.Remove(key, out map);
-        }
-
-        if (map is not null)
-        {
-            WalLog.UploadAbandoned(_logger, key, map.Count);
+            WalLog.UploadAbandoned(_logger, key, extents);
         }
     }
 
@@ -246,11 +244,34 @@ public sealed class WriteAheadLog : IAsyncDisposable
     /// <summary>
     /// Reads min(destination.Length, length - shardOffset) bytes of a committed shard, checking the CRC of each
     /// record it reads (and only those). Throws <see cref="ShardNotFoundException"/> for a shard that is not
-    /// committed and <see cref="ShardCorruptException"/> when a record fails its check.
+    /// committed and <see cref="ShardCorruptException"/> when a record fails its check; the contents of
+    /// <paramref name="destination"/> are then undefined (payloads are read straight into it and checked there).
     /// </summary>
-    public async ValueTask<int> ReadAsync(ShardKey key, long shardOffset, Memory<byte> destination, CancellationToken cancellationToken = default)
+    /// <remarks>
+    /// The read runs on the calling thread, one positioned preadv per run of adjacent records; on Unix
+    /// RandomAccess.ReadAsync would run the same blocking call on a pool thread. So a read from the page cache
+    /// completes synchronously, with no thread switch and nothing allocated. Cancellation is checked only when the
+    /// call starts (a positioned read cannot be interrupted either way).
+    /// </remarks>
+    public ValueTask<int> ReadAsync(ShardKey key, long shardOffset, Memory<byte> destination, CancellationToken cancellationToken = default)
     {
-        cancellationToken.ThrowIfCancellationRequested();
+        if (cancellationToken.IsCancellationRequested)
+        {
+            return ValueTask.FromCanceled<int>(cancellationToken);
+        }
+
+        try
+        {
+            return ValueTask.FromResult(Read(key, shardOffset, destination.Span));
+        }
+        catch (Exception ex)
+        {
+            return ValueTask.FromException<int>(ex);
+        }
+    }
+
+    private int Read(ShardKey key, long shardOffset, Span<byte> destination)
+    {
         ArgumentOutOfRangeException.ThrowIfNegative(shardOffset);
         for (int attempt = 0; ; attempt++)
         {
@@ -272,7 +293,7 @@ public sealed class WriteAheadLog : IAsyncDisposable
 
             try
             {
-                return await ReadShardAsync(key, shard, shardOffset, destination, cancellationToken).ConfigureAwait(false);
+                return ReadShard(key, shard, shardOffset, destination);
             }
             catch (SegmentGoneException) when (attempt < 3)
             {
@@ -282,8 +303,7 @@ public sealed class WriteAheadLog : IAsyncDisposable
         }
     }
 
-    private async ValueTask<int> ReadShardAsync(
-        ShardKey key, CommittedShard shard, long shardOffset, Memory<byte> destination, CancellationToken cancellationToken)
+    private int ReadShard(ShardKey key, CommittedShard shard, long shardOffset, Span<byte> destination)
     {
         if (shardOffset > shard.Length)
         {
@@ -311,6 +331,7 @@ public sealed class WriteAheadLog : IAsyncDisposable
             index++;
             while (index < extents.Length
                 && covered < toRead - done
+                && index - first < MaxRecordsPerRead
                 && extents[index].SegmentId == extent.SegmentId
                 && extents[index].RecordOffset == runEnd
                 && runEnd - runStart < MaxReadRun)
@@ -320,8 +341,9 @@ public sealed class WriteAheadLog : IAsyncDisposable
                 index++;
             }
 
-            done += await ReadRunAsync(key, extents, first, index, shardOffset + done, destination[done..toRead], runStart, runEnd, cancellationToken)
-                .ConfigureAwait(false);
+            int count = (int)Math.Min(covered, toRead - done);
+            ReadRun(key, extents, first, index, shardOffset + done, destination.Slice(done, count), runStart, runEnd);
+            done += count;
         }
 
         return done;
@@ -399,6 +421,17 @@ public sealed class WriteAheadLog : IAsyncDisposable
             if (_failure is null)
             {
                 WriteCheckpoint(TakeSnapshot(), completion: null);
+            }
+
+            // The next open discards uncommitted data: its maps go back to the pool now.
+            lock (_indexLock)
+            {
+                foreach (ExtentMap map in _pending.Values)
+                {
+                    ExtentMap.Return(map);
+                }
+
+                _pending.Clear();
             }
 
             foreach (Segment segment in _segments.Values)
@@ -504,20 +537,18 @@ public sealed class WriteAheadLog : IAsyncDisposable
     }
 
     /// <summary>
-    /// Reads the whole records [<paramref name="runStart"/>, <paramref name="runEnd"/>) of one segment, which hold
-    /// extents [<paramref name="first"/>, <paramref name="end"/>), checks each record (header and CRC), and copies
-    /// the requested bytes from <paramref name="shardOffset"/> on; returns how many it copied.
+    /// Reads the records [<paramref name="runStart"/>, <paramref name="runEnd"/>) of one segment, which hold extents
+    /// [<paramref name="first"/>, <paramref name="end"/>) and, from <paramref name="shardOffset"/> on, all of
+    /// <paramref name="destination"/>, in one scatter read, then checks each record (header and CRC).
     /// </summary>
-    private async ValueTask<int> ReadRunAsync(
-        ShardKey key,
-        Extent[] extents,
-        int first,
-        int end,
-        long shardOffset,
-        Memory<byte> destination,
-        long runStart,
-        long runEnd,
-        CancellationToken cancellationToken)
+    /// <remarks>
+    /// The requested bytes go straight into the caller's buffer. What the check needs besides them goes to a pooled
+    /// side buffer: every header, and the payload bytes of a record before and after the requested ones (at the
+    /// ends of the range, or around a slice of a record that a later append partly replaced), because the CRC
+    /// covers the whole record.
+    /// </remarks>
+    private unsafe void ReadRun(
+        ShardKey key, Extent[] extents, int first, int end, long shardOffset, Span<byte> destination, long runStart, long runEnd)
     {
         int segmentId = extents[first].SegmentId;
         if (!_segments.TryGetValue(segmentId, out Segment? segment))
@@ -525,65 +556,97 @@ public sealed class WriteAheadLog : IAsyncDisposable
             throw new SegmentGoneException();
         }
 
-        // Whole records, headers included: the CRC covers both, and the header proves the record is the one the
-        // index points at.
-        int runSize = checked((int)(runEnd - runStart));
-        byte[] buffer = ArrayPool<byte>.Shared.Rent(runSize);
+        byte[] side = ArrayPool<byte>.Shared.Rent(checked((int)(runEnd - runStart)) - destination.Length);
+        IoVector[] vectors = ArrayPool<IoVector>.Shared.Rent((2 * (end - first)) + 1);
         try
         {
-            int read = 0;
-            try
+            long read;
+            fixed (byte* sideStart = side)
+            fixed (byte* destinationStart = destination)
             {
-                while (read < runSize)
+                // In disk order, record by record: header and payload prefix to the side, the requested bytes to the
+                // caller, the payload suffix to the side (in one vector with the next header).
+                int vectorCount = 0;
+                int sideUsed = 0;
+                int placed = 0;
+                for (int i = first; i < end; i++)
                 {
-                    int n = await RandomAccess.ReadAsync(
-                        segment.Handle, buffer.AsMemory(read, runSize - read), runStart + read, cancellationToken).ConfigureAwait(false);
-                    if (n == 0)
-                    {
-                        break;
-                    }
+                    RecordPieces pieces = RecordPieces.Of(extents[i], shardOffset + placed, destination.Length - placed);
+                    vectorCount = AddVector(vectors, vectorCount, sideStart + sideUsed, RecordHeader.Size + pieces.Prefix);
+                    vectorCount = AddVector(vectors, vectorCount, destinationStart + placed, pieces.Count);
+                    vectorCount = AddVector(vectors, vectorCount, sideStart + sideUsed + RecordHeader.Size + pieces.Prefix, pieces.Suffix);
+                    sideUsed += RecordHeader.Size + pieces.Prefix + pieces.Suffix;
+                    placed += pieces.Count;
+                }
 
-                    read += n;
+                Debug.Assert(placed == destination.Length, "A run covers exactly the bytes asked of it.");
+                try
+                {
+                    read = DurableIo.ReadScatter(segment.Handle, vectors, vectorCount, runStart);
+                }
+                catch (ObjectDisposedException)
+                {
+                    throw new SegmentGoneException();
                 }
             }
-            catch (ObjectDisposedException)
-            {
-                throw new SegmentGoneException();
-            }
 
-            int copied = 0;
-            long recordOffset = runStart;
-            for (int i = first; i < end && copied < destination.Length; i++)
+            int sideAt = 0;
+            int verified = 0;
+            long recordEnd = 0;
+            for (int i = first; i < end; i++)
             {
                 Extent extent = extents[i];
-                int recordSize = RecordHeader.Size + extent.PayloadLength;
-                int at = (int)(recordOffset - runStart);
-                RecordDefect defect = at + recordSize > read
+                RecordPieces pieces = RecordPieces.Of(extent, shardOffset + verified, destination.Length - verified);
+                recordEnd += RecordHeader.Size + extent.PayloadLength;
+                int headerAndPrefix = RecordHeader.Size + pieces.Prefix;
+                RecordDefect defect = recordEnd > read
                     ? RecordDefect.ShortRead
-                    : VerifyRecord(buffer.AsSpan(at, recordSize), key, extent);
+                    : VerifyRecord(
+                        side.AsSpan(sideAt, headerAndPrefix),
+                        destination.Slice(verified, pieces.Count),
+                        side.AsSpan(sideAt + headerAndPrefix, pieces.Suffix),
+                        key,
+                        extent);
                 if (defect != RecordDefect.None)
                 {
                     ReportCorruption(key, segment.FileName, extent.RecordOffset, defect);
                 }
 
-                int skip = (int)(shardOffset + copied - extent.ShardOffset);
-                int count = Math.Min(extent.Length - skip, destination.Length - copied);
-                buffer.AsSpan(at + RecordHeader.Size + extent.PayloadSkip + skip, count).CopyTo(destination.Span[copied..]);
-                copied += count;
-                recordOffset += recordSize;
+                sideAt += headerAndPrefix + pieces.Suffix;
+                verified += pieces.Count;
             }
-
-            return copied;
         }
         finally
         {
-            ArrayPool<byte>.Shared.Return(buffer);
+            ArrayPool<IoVector>.Shared.Return(vectors);
+            ArrayPool<byte>.Shared.Return(side);
         }
     }
 
-    private static RecordDefect VerifyRecord(Span<byte> record, ShardKey key, Extent extent)
+    /// <summary>
+    /// Adds [<paramref name="at"/>, +<paramref name="length"/>) as the next vector of a scatter read, or extends the
+    /// last vector when that ends at <paramref name="at"/>; returns the vector count.
+    /// </summary>
+    private static unsafe int AddVector(IoVector[] vectors, int count, byte* at, int length)
     {
-        RecordDefect defect = RecordHeader.TryParse(record, out RecordHeader header);
+        if (length == 0)
+        {
+            return count;
+        }
+
+        if (count > 0 && vectors[count - 1].Base + vectors[count - 1].Length == at)
+        {
+            vectors[count - 1] = new IoVector(vectors[count - 1].Base, vectors[count - 1].Length + (nuint)length);
+            return count;
+        }
+
+        vectors[count] = new IoVector(at, (nuint)length);
+        return count + 1;
+    }
+
+    private static RecordDefect VerifyRecord(Span<byte> headerAndPrefix, ReadOnlySpan<byte> middle, ReadOnlySpan<byte> suffix, ShardKey key, Extent extent)
+    {
+        RecordDefect defect = RecordHeader.TryParse(headerAndPrefix, out RecordHeader header);
         if (defect != RecordDefect.None)
         {
             return defect;
@@ -597,7 +660,24 @@ public sealed class WriteAheadLog : IAsyncDisposable
             return RecordDefect.Misplaced;
         }
 
-        return RecordHeader.VerifyInPlace(record) ? RecordDefect.None : RecordDefect.ChecksumMismatch;
+        return RecordHeader.VerifyScattered(headerAndPrefix, middle, suffix) ? RecordDefect.None : RecordDefect.ChecksumMismatch;
+    }
+
+    /// <summary>
+    /// How a read splits the payload of one extent's record: <see cref="Prefix"/> bytes before the requested ones,
+    /// <see cref="Count"/> requested, <see cref="Suffix"/> after them.
+    /// </summary>
+    private readonly record struct RecordPieces(int Prefix, int Count, int Suffix)
+    {
+        /// <summary>The pieces of a read of up to <paramref name="remaining"/> bytes from <paramref name="position"/>, inside <paramref name="extent"/>.</summary>
+        public static RecordPieces Of(Extent extent, long position, int remaining)
+        {
+            int skip = (int)(position - extent.ShardOffset);
+            int count = Math.Min(extent.Length - skip, remaining);
+            Debug.Assert(skip >= 0 && count > 0, "Every record of a run holds requested bytes.");
+            int prefix = extent.PayloadSkip + skip;
+            return new RecordPieces(prefix, count, extent.PayloadLength - prefix - count);
+        }
     }
 
     [DoesNotReturn]
@@ -728,11 +808,7 @@ public sealed class WriteAheadLog : IAsyncDisposable
                 StageCommit(request);
                 break;
             case RequestKind.Delete:
-                lock (_indexLock)
-                {
-                    _pending.Remove(request.Key);
-                }
-
+                DropPending(request.Key);
                 StageRecord(RecordType.Tombstone, request.Key, 0, ReadOnlyMemory<byte>.Empty);
                 break;
             case RequestKind.Copy:
@@ -741,6 +817,25 @@ public sealed class WriteAheadLog : IAsyncDisposable
             case RequestKind.Checkpoint:
                 break;
         }
+    }
+
+    /// <summary>Forgets the uncommitted data of <paramref name="key"/>; returns how many extents it had.</summary>
+    private int DropPending(ShardKey key)
+    {
+        ExtentMap? map;
+        lock (_indexLock)
+        {
+            _pending.Remove(key, out map);
+        }
+
+        if (map is null)
+        {
+            return 0;
+        }
+
+        int extents = map.Count;
+        ExtentMap.Return(map);
+        return extents;
     }
 
     private void StageData(WriteRequest request)
@@ -755,7 +850,7 @@ public sealed class WriteAheadLog : IAsyncDisposable
             {
                 if (!_pending.TryGetValue(request.Key, out ExtentMap? map))
                 {
-                    map = new ExtentMap();
+                    map = ExtentMap.Rent();
                     _pending.Add(request.Key, map);
                 }
 
@@ -772,9 +867,10 @@ public sealed class WriteAheadLog : IAsyncDisposable
         // Checked here, in queue order, so appends queued before the commit count even if not yet durable.
         long shardLength = request.Value;
         Extent[] extents;
+        ExtentMap? map;
         lock (_indexLock)
         {
-            _pending.TryGetValue(request.Key, out ExtentMap? map);
+            _pending.TryGetValue(request.Key, out map);
             long covered = map?.CoveredPrefix() ?? 0;
             if (covered < shardLength)
             {
@@ -786,6 +882,11 @@ public sealed class WriteAheadLog : IAsyncDisposable
             // Appends after this commit start a new version of the shard, as they do on replay.
             extents = map?.ToCommitted(shardLength) ?? [];
             _pending.Remove(request.Key);
+        }
+
+        if (map is not null)
+        {
+            ExtentMap.Return(map);
         }
 
         request.CommitLocation = StageRecord(RecordType.Commit, request.Key, shardLength, ReadOnlyMemory<byte>.Empty);

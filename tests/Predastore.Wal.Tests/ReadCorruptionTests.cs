@@ -1,6 +1,7 @@
 // Every read verifies the CRC of each record it touches, and only those: a flipped byte on disk fails the reads
 // that cover its record (ShardCorruptException, counted), while reads of the same shard that avoid that record
-// still succeed, so the gateway reconstructs one block, not the whole shard.
+// still succeed, so the gateway reconstructs one block, not the whole shard. That holds wherever the flip is in a
+// record read in part: its header, the payload before or after the requested bytes, or the requested bytes.
 namespace Predastore.Wal.Tests;
 
 public sealed class ReadCorruptionTests
@@ -40,6 +41,56 @@ public sealed class ReadCorruptionTests
         Assert.Equal(expected: after.Length, actual: await wal.ReadAsync(key, 6L * RecordPayload, after).DefaultTimeout());
         Assert.Equal(expected: data.AsSpan(6 * RecordPayload).ToArray(), actual: after);
         Assert.Equal(expected: 2, actual: wal.CorruptionsDetected);
+    }
+
+    [Theory]
+    [InlineData(5, 40)] // header: the shard key
+    [InlineData(5, 90)] // header: a reserved byte that only the CRC covers
+    [InlineData(5, DiskRecord.HeaderSize + 500)] // payload before the requested bytes of a read inside the record
+    [InlineData(5, DiskRecord.HeaderSize + 2000)] // a requested byte
+    [InlineData(5, DiskRecord.HeaderSize + 3500)] // payload after the requested bytes
+    [InlineData(4, DiskRecord.HeaderSize + 100)] // before the start of a read that starts inside the record
+    [InlineData(6, DiskRecord.HeaderSize + 3000)] // after the end of a read that ends inside the record
+    public async Task ReadAsync_BitFlippedAnywhereInRecordReadInPart_ThrowsCorruptForRangesTouchingIt(int record, int offsetInRecord)
+    {
+        // Arrange: 8 records of 4 KiB; rot one bit of one record under the running WAL
+        using var directory = new TempDirectory();
+        var options = new WalOptions { Directory = directory.Path, MaxRecordPayload = RecordPayload };
+        var random = new Random(33);
+        ShardKey key = Keys.Random(random);
+        byte[] data = Bytes.Random(random, 8 * RecordPayload);
+        await using WriteAheadLog wal = WriteAheadLog.Open(options);
+        await wal.WriteShardAsync(key, data, chunk: data.Length);
+        RecoveryTests.FlipBit(directory.SegmentFiles()[0], (record * (long)RecordSize) + offsetInRecord);
+        (int Start, int Length)[] ranges =
+        [
+            ((5 * RecordPayload) + 1000, 2000), // inside record 5
+            ((5 * RecordPayload) + 2000, 1),
+            ((4 * RecordPayload) + 3000, (2 * RecordPayload) - 2000), // from inside record 4 to inside record 6
+            ((4 * RecordPayload) + 1000, RecordPayload - 1000), // inside record 4 to its end
+            (6 * RecordPayload, 1), // the first byte of record 6
+            (0, 4 * RecordPayload),
+            (7 * RecordPayload, RecordPayload),
+        ];
+
+        // Act + Assert
+        long corruptions = 0;
+        foreach ((int start, int length) in ranges)
+        {
+            byte[] buffer = new byte[length];
+            if (start < (record + 1) * RecordPayload && start + length > record * RecordPayload)
+            {
+                await Assert.ThrowsAsync<ShardCorruptException>(() => wal.ReadAsync(key, start, buffer).DefaultTimeout());
+                Assert.Equal(expected: ++corruptions, actual: wal.CorruptionsDetected);
+            }
+            else
+            {
+                Assert.Equal(expected: length, actual: await wal.ReadAsync(key, start, buffer).DefaultTimeout());
+                Assert.Equal(expected: data.AsSpan(start, length).ToArray(), actual: buffer);
+            }
+        }
+
+        Assert.InRange(corruptions, 1L, ranges.Length - 1L);
     }
 
     [Fact]

@@ -9,6 +9,10 @@ namespace Predastore.Benchmarks.Wal;
 /// all per invocation into a fresh WAL on the temp directory's disk. Mean and Allocated are per 64 KiB appended,
 /// whatever the record size (OperationsPerInvoke must be a constant), so MB/s = 64 KiB / Mean on every row, and
 /// a 1 MiB row's allocation per append is 16 × Allocated.
+/// Allocated is the steady state of a node whose uploads commit: each shard's extent list comes from the
+/// process-wide pool, where the previous iteration's WAL left it (with its capacity) when it closed. What remains
+/// is per invocation, not per append: the writers' async loops and Task.WhenAll, and the fresh WAL's queue and
+/// dictionary of pending shards growing to the number of writers.
 /// perf/wal.sh prints this beside fio's sequential 1 MiB writes with fdatasync on the same disk.
 /// </summary>
 [MemoryDiagnoser]
@@ -90,7 +94,8 @@ public class WalAppendBenchmarks
 
 /// <summary>
 /// WAL read throughput: one committed 256 MiB shard of 64 KiB records, read front to back in 1 MiB ReadAsync calls
-/// (every record's CRC checked), page cache warm. MB/s = 1 MiB / Mean (Mean is per 1 MiB read).
+/// (every record's CRC checked), page cache warm. MB/s = 1 MiB / Mean; Mean and Allocated are per 1 MiB call.
+/// perf/wal.sh prints this beside fio's warm sequential 1 MiB reads of the same disk.
 /// </summary>
 [MemoryDiagnoser]
 public class WalReadBenchmarks
