@@ -7,11 +7,12 @@ using System.Runtime.Intrinsics.X86;
 namespace Predastore.Wal;
 
 /// <summary>
-/// The CRC32C of a record read in pieces, equal to <see cref="Crc32ParameterSet.Crc32C"/> over their concatenation.
+/// The CRC32C of a record in pieces (header and payload as written, or as a scatter read left them), equal to
+/// <see cref="Crc32ParameterSet.Crc32C"/> over their concatenation.
 /// </summary>
 /// <remarks>
 /// A warm read is a memory copy, and checking it with System.IO.Hashing (a 128-bit carry-less fold) took longer than
-/// the copy. Where the CPU has 512-bit carry-less multiply (VPCLMULQDQ with AVX-512: Zen 4, Ice Lake and later) the
+/// the copy; on the write path the writer thread hashes every payload before the write, in series with the disk. Where the CPU has 512-bit carry-less multiply (VPCLMULQDQ with AVX-512: Zen 4, Ice Lake and later) the
 /// pieces are folded 256 bytes a step instead, about four times as fast; elsewhere System.IO.Hashing does the work.
 /// The fold is the one System.IO.Hashing uses (Intel, "Fast CRC Computation for Generic Polynomials Using
 /// PCLMULQDQ"), four times wider, with constants derived from the polynomial below rather than written out.
@@ -42,7 +43,7 @@ internal static class Crc32C
         Vector512.IsHardwareAccelerated && Pclmulqdq.V512.IsSupported && Pclmulqdq.IsSupported && Sse42.X64.IsSupported;
 
     /// <summary>The CRC32C of <paramref name="first"/>, <paramref name="second"/> and <paramref name="third"/> back to back.</summary>
-    public static uint Hash(ReadOnlySpan<byte> first, ReadOnlySpan<byte> second, ReadOnlySpan<byte> third)
+    public static uint Hash(ReadOnlySpan<byte> first, ReadOnlySpan<byte> second, ReadOnlySpan<byte> third = default)
     {
         if (IsVector512Supported)
         {

@@ -1,5 +1,4 @@
 using System.Buffers.Binary;
-using System.IO.Hashing;
 
 namespace Predastore.Wal;
 
@@ -156,10 +155,7 @@ internal readonly struct RecordHeader
         record[..Size].CopyTo(header);
         uint stored = ReadCrc(header);
         ClearCrc(header);
-        var crc = new Crc32(Crc32ParameterSet.Crc32C);
-        crc.Append(header);
-        crc.Append(record[Size..]);
-        return crc.GetCurrentHashAsUInt32() == stored;
+        return Crc32C.Hash(header, record[Size..]) == stored;
     }
 
     /// <summary>

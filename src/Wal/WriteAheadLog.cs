@@ -3,7 +3,6 @@ using System.Buffers.Binary;
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Diagnostics.CodeAnalysis;
-using System.IO.Hashing;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Win32.SafeHandles;
@@ -70,7 +69,6 @@ public sealed class WriteAheadLog : IAsyncDisposable
     private readonly List<WriteRequest> _batch = new(QueueCapacity);
     private readonly List<ReadOnlyMemory<byte>> _gather = new(2 * MaxRecordsPerWrite);
     private readonly byte[] _headers = GC.AllocateUninitializedArray<byte>(MaxRecordsPerWrite * RecordHeader.Size, pinned: true);
-    private readonly Crc32 _crc = new(Crc32ParameterSet.Crc32C);
     private readonly MemoryHandle[] _pins = new MemoryHandle[2 * MaxRecordsPerWrite];
     private readonly IoVector[] _vectors = new IoVector[2 * MaxRecordsPerWrite];
     private Segment _tail;
@@ -917,10 +915,7 @@ public sealed class WriteAheadLog : IAsyncDisposable
         ulong sequence = _nextSequence++;
         Memory<byte> header = _headers.AsMemory(_stagedRecords * RecordHeader.Size, RecordHeader.Size);
         new RecordHeader(type, key, value, payload.Length, sequence).WriteTo(header.Span);
-        _crc.Reset();
-        _crc.Append(header.Span);
-        _crc.Append(payload.Span);
-        RecordHeader.WriteCrc(header.Span, _crc.GetCurrentHashAsUInt32());
+        RecordHeader.WriteCrc(header.Span, Crc32C.Hash(header.Span, payload.Span));
 
         // Header and payload go out in the same gather write, back to back; the payload is not copied.
         _gather.Add(header);
