@@ -14,6 +14,10 @@ namespace Predastore.Transport.Protocol;
 internal static class NodeRequestHandler
 {
     /// <summary>Serves requests until the peer closes, goes idle too long, or <paramref name="stopping"/> fires.</summary>
+    /// <remarks>
+    /// Writes, the bulk of a stream, are served in this loop rather than in a method of their own: an async method
+    /// called per frame would allocate (see <see cref="FrameReader"/>), and this one lives as long as the stream.
+    /// </remarks>
     public static async Task ServeAsync(FrameConnection connection, IShardStore store, NodeTransportOptions options, ILogger logger, bool single, CancellationToken stopping)
     {
         while (!stopping.IsCancellationRequested)
@@ -34,10 +38,51 @@ internal static class NodeRequestHandler
                 return;
             }
 
+            if (prefix.Opcode is < NodeOpcode.Write or > NodeOpcode.List || prefix.HeaderLength < RequestHeader.Size)
+            {
+                throw new InvalidDataException($"Node protocol violation: opcode {(uint)prefix.Opcode} with a {prefix.HeaderLength}-byte header.");
+            }
+
+            RequestHeader header = RequestHeader.Read(connection.Header(prefix.HeaderLength));
             CancellationToken request = connection.BeginOperation(options.RequestTimeout, stopping);
             try
             {
-                await HandleAsync(connection, prefix, store, logger, request).ConfigureAwait(false);
+                if (prefix.Opcode == NodeOpcode.Write)
+                {
+                    // The cells land in a pooled buffer straight from the socket and are handed to the WAL from there.
+                    int length = (int)header.BodyLength;
+                    byte[] cells = ArrayPool<byte>.Shared.Rent(Math.Max(length, 1));
+                    Exception? refusal = null;
+                    try
+                    {
+                        await connection.ReadBodyAsync(cells.AsMemory(0, length), request).ConfigureAwait(false);
+                        try
+                        {
+                            await store.WriteAsync(header.Key, header.Offset, cells.AsMemory(0, length), request).ConfigureAwait(false);
+                        }
+                        catch (Exception ex) when (IsAnswerable(ex, request))
+                        {
+                            refusal = ex;
+                        }
+                    }
+                    finally
+                    {
+                        ArrayPool<byte>.Shared.Return(cells);
+                    }
+
+                    if (refusal is null)
+                    {
+                        await connection.WriteResponseAsync(new ResponseHeader(0, NodeStatus.Ok, length), default, request).ConfigureAwait(false);
+                    }
+                    else
+                    {
+                        await FailAsync(connection, refusal, logger, header.Key, request).ConfigureAwait(false);
+                    }
+                }
+                else
+                {
+                    await HandleAsync(connection, prefix.Opcode, header, store, logger, request).ConfigureAwait(false);
+                }
             }
             finally
             {
@@ -52,24 +97,15 @@ internal static class NodeRequestHandler
     }
 
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
-    private static async ValueTask HandleAsync(FrameConnection connection, FramePrefix prefix, IShardStore store, ILogger logger, CancellationToken cancellationToken)
+    private static async ValueTask HandleAsync(FrameConnection connection, NodeOpcode opcode, RequestHeader header, IShardStore store, ILogger logger, CancellationToken cancellationToken)
     {
-        if (prefix.Opcode is < NodeOpcode.Write or > NodeOpcode.List || prefix.HeaderLength < RequestHeader.Size)
-        {
-            throw new InvalidDataException($"Node protocol violation: opcode {(uint)prefix.Opcode} with a {prefix.HeaderLength}-byte header.");
-        }
-
-        RequestHeader header = RequestHeader.Read(connection.Header(prefix.HeaderLength));
-        if (prefix.Opcode != NodeOpcode.Write && header.BodyLength > 0)
+        if (header.BodyLength > 0)
         {
             await connection.SkipBodyAsync(header.BodyLength, cancellationToken).ConfigureAwait(false);
         }
 
-        switch (prefix.Opcode)
+        switch (opcode)
         {
-            case NodeOpcode.Write:
-                await WriteAsync(connection, header, store, logger, cancellationToken).ConfigureAwait(false);
-                break;
             case NodeOpcode.Read:
                 await ReadAsync(connection, header, store, logger, cancellationToken).ConfigureAwait(false);
                 break;
@@ -80,7 +116,7 @@ internal static class NodeRequestHandler
                 ResponseHeader answer;
                 try
                 {
-                    answer = await RunAsync(prefix.Opcode, header, store, cancellationToken).ConfigureAwait(false);
+                    answer = await RunAsync(opcode, header, store, cancellationToken).ConfigureAwait(false);
                 }
                 catch (Exception ex) when (IsAnswerable(ex, cancellationToken))
                 {
@@ -109,34 +145,6 @@ internal static class NodeRequestHandler
             default:
                 return new ResponseHeader(0, NodeStatus.Ok, store.Stat(header.Key) ?? -1);
         }
-    }
-
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
-    private static async ValueTask WriteAsync(FrameConnection connection, RequestHeader header, IShardStore store, ILogger logger, CancellationToken cancellationToken)
-    {
-        int length = (int)header.BodyLength;
-
-        // The cell lands in a pooled buffer straight from the socket and is handed to the WAL from there.
-        byte[] cells = ArrayPool<byte>.Shared.Rent(Math.Max(length, 1));
-        try
-        {
-            await connection.ReadBodyAsync(cells.AsMemory(0, length), cancellationToken).ConfigureAwait(false);
-            try
-            {
-                await store.WriteAsync(header.Key, header.Offset, cells.AsMemory(0, length), cancellationToken).ConfigureAwait(false);
-            }
-            catch (Exception ex) when (IsAnswerable(ex, cancellationToken))
-            {
-                await FailAsync(connection, ex, logger, header.Key, cancellationToken).ConfigureAwait(false);
-                return;
-            }
-        }
-        finally
-        {
-            ArrayPool<byte>.Shared.Return(cells);
-        }
-
-        await connection.WriteResponseAsync(new ResponseHeader(0, NodeStatus.Ok, length), default, cancellationToken).ConfigureAwait(false);
     }
 
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]

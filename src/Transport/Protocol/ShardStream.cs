@@ -1,5 +1,4 @@
 using System.Diagnostics.CodeAnalysis;
-using System.Runtime.CompilerServices;
 using System.Text;
 using System.Threading.Channels;
 using System.Threading.Tasks.Sources;
@@ -23,8 +22,9 @@ namespace Predastore.Transport.Protocol;
 /// whatever callers queued, and puts every frame into <see cref="_inFlight"/> before its first byte goes out; the
 /// receive loop reads an ack whenever something is in flight and completes the oldest frame. With nothing in flight
 /// it waits on the queue, not on the socket, so the connection goes back to the pool clean. Frames are pooled
-/// <see cref="IValueTaskSource"/>s. (A caller that sent its own frame would keep an async method alive across the
-/// ack wait, one per write in flight: more than the pooling builder's per-thread cache holds.)
+/// <see cref="IValueTaskSource"/>s, and the loops await nothing per frame but the queues and the connection's
+/// allocation-free reads and writes: no async method is called per frame (its state-machine box would come from
+/// the pooling builder's per-thread cache, which misses whenever the loop has moved to another thread).
 /// </para>
 /// <para>
 /// A transport failure or a time-out (no ack for <see cref="NodeTransportOptions.RequestTimeout"/> while something
@@ -207,8 +207,17 @@ internal sealed class ShardStream
 
                 while (inFlight.TryPeek(out PendingFrame? head))
                 {
+                    // The ack is read here rather than in a method of its own, which as an async method would
+                    // allocate per frame (see FrameReader).
                     _abort.CancelAfter(_timeout);
-                    Exception? refusal = await ReadAckAsync(connection, _abort.Token).ConfigureAwait(false);
+                    FramePrefix prefix = await connection.ReadFrameAsync(_abort.Token).ConfigureAwait(false);
+                    ResponseHeader response = ReadResponse(connection, prefix);
+                    Exception? refusal = null;
+                    if (response.Status != NodeStatus.Ok)
+                    {
+                        refusal = await ReadRefusalAsync(connection, prefix, response, _abort.Token).ConfigureAwait(false);
+                    }
+
                     inFlight.TryRead(out _);
                     head.Complete(refusal);
                 }
@@ -233,28 +242,29 @@ internal sealed class ShardStream
         }
     }
 
-    /// <summary>Reads one ack: null when the request succeeded, the node's refusal otherwise.</summary>
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
-    private async ValueTask<Exception?> ReadAckAsync(FrameConnection connection, CancellationToken token)
+    /// <summary>The header of an ack; a body comes only with a refusal.</summary>
+    private static ResponseHeader ReadResponse(FrameConnection connection, FramePrefix prefix)
     {
-        FramePrefix prefix = await connection.ReadFrameAsync(token).ConfigureAwait(false);
         if (prefix.IsEnd || prefix.Opcode != NodeOpcode.Response || prefix.HeaderLength < ResponseHeader.Size)
         {
             ThrowBadResponse(prefix);
         }
 
         ResponseHeader response = ResponseHeader.Read(connection.Header(prefix.HeaderLength));
-        if (response.Status == NodeStatus.Ok)
+        if (response.Status == NodeStatus.Ok && response.BodyLength != 0)
         {
-            if (response.BodyLength != 0)
-            {
-                ThrowBadResponse(prefix);
-            }
-
-            return null;
+            ThrowBadResponse(prefix);
         }
 
-        // A refusal is an answer, not a broken stream: this request fails, the stream carries on.
+        return response;
+    }
+
+    /// <summary>
+    /// Reads the message of a refusal. A refusal is an answer, not a broken stream: this request fails, the stream
+    /// carries on.
+    /// </summary>
+    private async ValueTask<Exception> ReadRefusalAsync(FrameConnection connection, FramePrefix prefix, ResponseHeader response, CancellationToken token)
+    {
         if (response.BodyLength > MaxErrorMessage)
         {
             ThrowBadResponse(prefix);
