@@ -73,20 +73,6 @@ internal sealed class ExtentMap
         return map;
     }
 
-    /// <summary>True when any extent lives in segment <paramref name="segmentId"/>.</summary>
-    public bool UsesSegment(int segmentId)
-    {
-        foreach (Extent extent in _extents)
-        {
-            if (extent.SegmentId == segmentId)
-            {
-                return true;
-            }
-        }
-
-        return false;
-    }
-
     public void Insert(Extent extent)
     {
         // Uploads append in shard order, so almost every insert lands past the end.
