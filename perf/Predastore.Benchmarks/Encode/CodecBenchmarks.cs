@@ -13,12 +13,8 @@ namespace Predastore.Benchmarks.Encode;
 /// The setup checks that ISA-L and we write identical parity and both rebuild the original data.
 /// </remarks>
 [CodecColumns]
-public class CodecBenchmarks : IDisposable
+public class CodecBenchmarks : CodecComparison
 {
-    private CodecStripe _stripe = null!;
-    private OurCodec _ours = null!;
-    private IsaLCodec? _isaL;
-
     [ParamsSource(nameof(Cases))]
     // BenchmarkDotNet's ExecutionValidator runs the setup once without filling parameters: give it a real shape.
     public CodecCase Case { get; set; } = new(4, 2, 64 * 1024);
@@ -26,56 +22,36 @@ public class CodecBenchmarks : IDisposable
     public static IEnumerable<CodecCase> Cases() => CodecCase.All();
 
     [GlobalSetup]
-    public void Setup()
-    {
-        _stripe = new CodecStripe(Case);
-        _ours = new OurCodec(_stripe, new ReedSolomon(Case.DataShards, Case.ParityShards));
-        _isaL = CodecSetup.CreateIsaL(_stripe);
-        CodecSetup.Check(_stripe, _ours, _isaL, lost: 1);
-    }
-
-    [GlobalCleanup]
-    public void Dispose()
-    {
-        _isaL?.Dispose();
-        _stripe.Dispose();
-        GC.SuppressFinalize(this);
-    }
+    public void Setup() => Open(Case, GfKernels.Best, lost: 1);
 
     [Benchmark]
-    public void Encode() => _ours.Encode();
+    public void Encode() => Ours.Encode();
 
     [Benchmark]
-    public void EncodeIsaL() => IsaLOrThrow().Encode();
+    public void EncodeIsaL() => IsaLOrThrow.Encode();
 
     [Benchmark]
-    public void Reconstruct1() => _ours.Reconstruct();
+    public void Reconstruct1() => Ours.Reconstruct();
 
     [Benchmark]
-    public void Reconstruct1IsaL() => IsaLOrThrow().Reconstruct();
+    public void Reconstruct1IsaL() => IsaLOrThrow.Reconstruct();
 
     [Benchmark]
     public void Memcpy()
     {
-        Memory<byte>[] parity = _stripe.Parity;
-        ReadOnlyMemory<byte>[] data = _stripe.Data;
+        Memory<byte>[] parity = Stripe.Parity;
+        ReadOnlyMemory<byte>[] data = Stripe.Data;
         for (int j = 0; j < data.Length; j++)
         {
             data[j].Span.CopyTo(parity[j % parity.Length].Span);
         }
     }
-
-    private IsaLCodec IsaLOrThrow() => _isaL ?? throw new InvalidOperationException(IsaL.Missing);
 }
 
 /// <summary>Data-only reconstruction of two lost data shards (codes with M ≥ 2), ours against ISA-L.</summary>
 [CodecColumns]
-public class CodecReconstruct2Benchmarks : IDisposable
+public class CodecReconstruct2Benchmarks : CodecComparison
 {
-    private CodecStripe _stripe = null!;
-    private OurCodec _ours = null!;
-    private IsaLCodec? _isaL;
-
     [ParamsSource(nameof(Cases))]
     // BenchmarkDotNet's ExecutionValidator runs the setup once without filling parameters: give it a real shape.
     public CodecCase Case { get; set; } = new(4, 2, 64 * 1024);
@@ -83,27 +59,13 @@ public class CodecReconstruct2Benchmarks : IDisposable
     public static IEnumerable<CodecCase> Cases() => CodecCase.All().Where(c => c.ParityShards >= 2);
 
     [GlobalSetup]
-    public void Setup()
-    {
-        _stripe = new CodecStripe(Case);
-        _ours = new OurCodec(_stripe, new ReedSolomon(Case.DataShards, Case.ParityShards));
-        _isaL = CodecSetup.CreateIsaL(_stripe);
-        CodecSetup.Check(_stripe, _ours, _isaL, lost: 2);
-    }
-
-    [GlobalCleanup]
-    public void Dispose()
-    {
-        _isaL?.Dispose();
-        _stripe.Dispose();
-        GC.SuppressFinalize(this);
-    }
+    public void Setup() => Open(Case, GfKernels.Best, lost: 2);
 
     [Benchmark]
-    public void Reconstruct2() => _ours.Reconstruct();
+    public void Reconstruct2() => Ours.Reconstruct();
 
     [Benchmark]
-    public void Reconstruct2IsaL() => (_isaL ?? throw new InvalidOperationException(IsaL.Missing)).Reconstruct();
+    public void Reconstruct2IsaL() => IsaLOrThrow.Reconstruct();
 }
 
 /// <summary>
@@ -112,39 +74,54 @@ public class CodecReconstruct2Benchmarks : IDisposable
 /// (<c>DOTNET_EnableAVX512F=0</c>) so our kernel compiles as on such a CPU (16 ymm registers, no ternary logic).
 /// </summary>
 [CodecColumns]
-public class CodecAvx2Benchmarks : IDisposable
+public class CodecAvx2Benchmarks : CodecComparison
 {
-    private CodecStripe _stripe = null!;
-    private OurCodec _ours = null!;
-    private IsaLCodec? _isaL;
-
     [ParamsSource(nameof(Cases))]
     public CodecCase Case { get; set; } = new(2, 1, 1024 * 1024);
 
     public static IEnumerable<CodecCase> Cases() => [new CodecCase(2, 1, 1024 * 1024), new CodecCase(3, 2, 1024 * 1024)];
 
     [GlobalSetup]
-    public void Setup()
-    {
-        _stripe = new CodecStripe(Case);
-        _ours = new OurCodec(_stripe, new ReedSolomon(Case.DataShards, Case.ParityShards, GfKernel.Vector256));
-        _isaL = CodecSetup.CreateIsaL(_stripe);
-        CodecSetup.Check(_stripe, _ours, _isaL, lost: 1);
-    }
+    public void Setup() => Open(Case, GfKernel.Vector256, lost: 1);
+
+    [Benchmark]
+    public void EncodeAvx2() => Ours.Encode();
+
+    [Benchmark]
+    public void EncodeAvx2IsaL() => IsaLOrThrow.EncodeAvx2();
+}
+
+/// <summary>
+/// What every suite comparing us with ISA-L holds: one stripe of warm buffers, our codec and ISA-L on it, both checked
+/// (identical parity, the lost data rebuilt) before anything is timed.
+/// </summary>
+public abstract class CodecComparison : IDisposable
+{
+    private CodecStripe? _stripe;
+    private OurCodec? _ours;
+    private IsaLCodec? _isaL;
+
+    private protected CodecStripe Stripe => _stripe!;
+
+    private protected OurCodec Ours => _ours!;
+
+    private protected IsaLCodec IsaLOrThrow => _isaL ?? throw new InvalidOperationException(IsaL.Missing);
 
     [GlobalCleanup]
     public void Dispose()
     {
         _isaL?.Dispose();
-        _stripe.Dispose();
+        _stripe?.Dispose();
         GC.SuppressFinalize(this);
     }
 
-    [Benchmark]
-    public void EncodeAvx2() => _ours.Encode();
-
-    [Benchmark]
-    public void EncodeAvx2IsaL() => (_isaL ?? throw new InvalidOperationException(IsaL.Missing)).EncodeAvx2();
+    private protected void Open(CodecCase shape, GfKernel kernel, int lost)
+    {
+        _stripe = new CodecStripe(shape);
+        _ours = new OurCodec(_stripe, new ReedSolomon(shape.DataShards, shape.ParityShards, kernel));
+        _isaL = CodecSetup.CreateIsaL(_stripe);
+        CodecSetup.Check(_stripe, _ours, _isaL, lost);
+    }
 }
 
 /// <summary>
