@@ -51,6 +51,11 @@ public sealed class WriteAheadLog : IAsyncDisposable
     // never readable, and a failed sync stops the WAL) and moves it to _committed only after the sync.
     private readonly Dictionary<ShardKey, ExtentMap> _pending = [];
 
+    // The commits of the batch in flight: staged (their data gone from _pending) but not yet published to
+    // _committed. The compactor counts their segments as in use; otherwise it could pick a segment that holds a
+    // commit's data in that window, find nothing live in it, and delete data about to be acknowledged.
+    private readonly List<WriteRequest> _committing = [];
+
     // Readers look segments up without the index lock; the writer adds one on each roll.
     private readonly ConcurrentDictionary<int, Segment> _segments = new();
 
@@ -751,6 +756,11 @@ public sealed class WriteAheadLog : IAsyncDisposable
                 failure = ex;
                 _failure = ex;
                 WalLog.WriterFailed(_logger, ex);
+                lock (_indexLock)
+                {
+                    // These commits will never be published, and their requests go back to the pool.
+                    _committing.Clear();
+                }
             }
         }
 
@@ -880,6 +890,8 @@ public sealed class WriteAheadLog : IAsyncDisposable
             // Appends after this commit start a new version of the shard, as they do on replay.
             extents = map?.ToCommitted(shardLength) ?? [];
             _pending.Remove(request.Key);
+            request.CommittedExtents = extents;
+            _committing.Add(request);
         }
 
         if (map is not null)
@@ -887,8 +899,14 @@ public sealed class WriteAheadLog : IAsyncDisposable
             ExtentMap.Return(map);
         }
 
-        request.CommitLocation = StageRecord(RecordType.Commit, request.Key, shardLength, ReadOnlyMemory<byte>.Empty);
-        request.CommittedExtents = extents;
+        RecordLocation location = StageRecord(RecordType.Commit, request.Key, shardLength, ReadOnlyMemory<byte>.Empty);
+
+        // Set before any later roll can seal the commit record's segment, so the compactor sees it whenever that
+        // segment is a candidate.
+        lock (_indexLock)
+        {
+            request.CommitLocation = location;
+        }
     }
 
     /// <summary>Stages compaction copies: whole records, byte for byte (sequence number and CRC included).</summary>
@@ -1026,6 +1044,8 @@ public sealed class WriteAheadLog : IAsyncDisposable
         List<WriteRequest>? checkpoints = null;
         lock (_indexLock)
         {
+            // Every commit staged so far belongs to this batch; from here on _committed shows them.
+            _committing.Clear();
             foreach (WriteRequest request in batch)
             {
                 if (request.Skipped || request.Rejection is not null)
@@ -1188,6 +1208,17 @@ public sealed class WriteAheadLog : IAsyncDisposable
             foreach (ExtentMap map in _pending.Values)
             {
                 foreach (Extent extent in map.ToArray())
+                {
+                    busy.Add(extent.SegmentId);
+                }
+            }
+
+            foreach (WriteRequest commit in _committing)
+            {
+                // A commit whose record is not staged yet has the default location: segment 0 is then kept one
+                // round longer, which is harmless.
+                busy.Add(commit.CommitLocation.SegmentId);
+                foreach (Extent extent in commit.CommittedExtents!)
                 {
                     busy.Add(extent.SegmentId);
                 }

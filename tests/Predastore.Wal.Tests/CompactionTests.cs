@@ -147,6 +147,56 @@ public sealed class CompactionTests
         await CheckpointTests.AssertShardsAsync(reopened, new Dictionary<ShardKey, byte[]>(live));
     }
 
+    [Fact]
+    public async Task CompactAsync_WhileACommitIsBeingSynced_KeepsTheSegmentThatHoldsItsData()
+    {
+        // Arrange: shard A's data fills segment 0 (no chunk of B fits after it); B's data rolls the tail to
+        // segment 1, sealing 0. A's commit is then held inside its fdatasync: staged, no longer pending, not yet
+        // in the index.
+        using var directory = new TempDirectory();
+        var options = new WalOptions { Directory = directory.Path, SegmentSize = 128 * 1024, MaxRecordPayload = 16 * 1024, CompactionInterval = TimeSpan.Zero };
+        var random = new Random(83);
+        ShardKey a = Keys.Random(random);
+        ShardKey b = Keys.Random(random);
+        byte[] dataA = Bytes.Random(random, 120_000);
+        byte[] dataB = Bytes.Random(random, 100_000);
+        var logger = new ListLogger();
+        await using (WriteAheadLog wal = WriteAheadLog.Open(options, logger))
+        {
+            await wal.AppendAllAsync(a, dataA, chunk: 16_000);
+            await wal.AppendAllAsync(b, dataB, chunk: 16_000);
+            Assert.Equal(expected: 2, actual: directory.SegmentFiles().Length);
+            using var inSync = new ManualResetEventSlim();
+            using var release = new ManualResetEventSlim();
+            wal.FaultInjector = point =>
+            {
+                if (point == WalFaultPoint.Sync)
+                {
+                    inSync.Set();
+                    release.Wait(TestTimeouts.Default);
+                }
+            };
+            Task commit = wal.CommitAsync(a, dataA.Length).AsTask();
+            Assert.True(inSync.Wait(TestTimeouts.Default));
+
+            // Act: compaction picks its victims while the commit is in flight, then finishes after it
+            Task<int> compaction = wal.CompactAsync();
+            wal.FaultInjector = null;
+            release.Set();
+            await commit.DefaultTimeout();
+            int compacted = await compaction.DefaultTimeout();
+
+            // Assert: segment 0 was in use, so it stays, and A reads back whole
+            Assert.Equal(expected: 0, actual: compacted);
+            Assert.False(logger.HasEvent("CompactionFailed"), string.Join(" | ", logger.Entries.Where(e => e.EventId.Name == "CompactionFailed").Select(e => e.Message)));
+            Assert.Equal(expected: dataA, actual: await wal.ReadAllAsync(a));
+        }
+
+        // Assert: and after a reopen
+        await using WriteAheadLog reopened = WriteAheadLog.Open(options);
+        Assert.Equal(expected: dataA, actual: await reopened.ReadAllAsync(a));
+    }
+
     /// <summary>Bytes the segments and the checkpoint hold on disk (segments are preallocated whole).</summary>
     private static long DiskBytes(TempDirectory directory) =>
         Directory.GetFiles(directory.Path).Sum(f => new FileInfo(f).Length);
