@@ -39,8 +39,10 @@ public sealed class ShardStreamAllocationTests
         await WriteAsync(upload, cell, writes, 0, caller.Token).WaitAsync(TestKeys.Timeout);
 
         // Act: nine rounds. The test host reports other tests' results from its own threads meanwhile (JSON,
-        // reflection), and the array pool fills its per-thread caches: each lands in a few rounds. An allocation
-        // per frame, even in one frame of twenty, lands in most.
+        // reflection), the array pool fills its per-thread caches, and on a loaded machine the thread pool adds
+        // threads and timers fire: each lands in some rounds, in more the longer a round takes (a full test run here at load 8
+        // had six of nine rounds between 680 B and 72 KB). An allocation in even one frame of forty lands in every
+        // round, at 24 B or more each: 1,200 B or more per round.
         long[] allocated = new long[Rounds];
         for (int round = 0; round < Rounds; round++)
         {
@@ -49,9 +51,9 @@ public sealed class ShardStreamAllocationTests
             allocated[round] = GC.GetTotalAllocatedBytes(precise: true) - before;
         }
 
-        // Assert: the median round; the bound leaves room for this test's own task and time-out
+        // Assert: the third-least round; the bound leaves room for this test's own task and time-out
         Array.Sort(allocated);
-        Assert.True(allocated[Rounds / 2] <= Frames / 2, $"allocated per round of {Frames} frames: {string.Join(", ", allocated)} B");
+        Assert.True(allocated[2] <= Frames / 2, $"allocated per round of {Frames} frames: {string.Join(", ", allocated)} B");
     }
 
     /// <summary>
