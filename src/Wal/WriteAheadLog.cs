@@ -276,7 +276,7 @@ public sealed class WriteAheadLog : IAsyncDisposable
     private int Read(ShardKey key, long shardOffset, Span<byte> destination)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(shardOffset);
-        for (int attempt = 0; ; attempt++)
+        while (true)
         {
             if (Volatile.Read(ref _disposed) != 0)
             {
@@ -298,10 +298,12 @@ public sealed class WriteAheadLog : IAsyncDisposable
             {
                 return ReadShard(key, shard, shardOffset, destination);
             }
-            catch (SegmentGoneException) when (attempt < 3)
+            catch (SegmentGoneException)
             {
                 // Compaction moved the records and deleted the segment after this read fetched the shard: the
-                // index already points at the copies, so fetch it again.
+                // index already points at the copies, so fetch it again. (The copies sit in the tail, which is
+                // compacted only once sealed, so another retry needs another whole compaction meanwhile; no bound,
+                // since this internal exception must never reach the caller.)
             }
         }
     }
@@ -1190,17 +1192,17 @@ public sealed class WriteAheadLog : IAsyncDisposable
         int tail = _tailId;
         lock (_indexLock)
         {
+            // Each record once: a record split by a later overwrite backs two extents of its shard, not adjacent.
+            var counted = new HashSet<RecordLocation>();
             foreach (CommittedShard shard in _committed.Values)
             {
                 live[shard.CommitSegmentId] = live.GetValueOrDefault(shard.CommitSegmentId) + RecordHeader.Size;
-                RecordLocation previous = default;
+                counted.Clear();
                 foreach (Extent extent in shard.Extents)
                 {
-                    var location = new RecordLocation(extent.SegmentId, extent.RecordOffset);
-                    if (location != previous)
+                    if (counted.Add(new RecordLocation(extent.SegmentId, extent.RecordOffset)))
                     {
                         live[extent.SegmentId] = live.GetValueOrDefault(extent.SegmentId) + RecordHeader.Size + extent.PayloadLength;
-                        previous = location;
                     }
                 }
             }
@@ -1244,15 +1246,17 @@ public sealed class WriteAheadLog : IAsyncDisposable
             {
                 foreach ((ShardKey key, CommittedShard shard) in _committed)
                 {
+                    // Each record once: a record split by a later overwrite backs two extents (a record belongs to
+                    // one shard, so the set of all locations tells whether this shard has listed it already).
                     List<long>? offsets = null;
-                    if (shard.CommitSegmentId == victim.Id)
+                    if (shard.CommitSegmentId == victim.Id && locations.Add(shard.CommitOffset))
                     {
                         (offsets ??= []).Add(shard.CommitOffset);
                     }
 
                     foreach (Extent extent in shard.Extents)
                     {
-                        if (extent.SegmentId == victim.Id && (offsets is null || offsets[^1] != extent.RecordOffset))
+                        if (extent.SegmentId == victim.Id && locations.Add(extent.RecordOffset))
                         {
                             (offsets ??= []).Add(extent.RecordOffset);
                         }
@@ -1261,13 +1265,16 @@ public sealed class WriteAheadLog : IAsyncDisposable
                     if (offsets is not null)
                     {
                         liveByKey[key] = offsets;
-                        locations.UnionWith(offsets);
                     }
                 }
             }
 
-            ulong othersMinSequence = _segments.Values.Where(s => s.Id != victim.Id).Select(s => s.MinSequence).DefaultIfEmpty(ulong.MaxValue).Min();
-            var tombstones = new List<long>();
+            // A tombstone may go only when nothing older than it is left anywhere for it to hide: not in another
+            // segment, and not among this segment's records about to be copied (with their old sequence numbers).
+            // A delete still being synced has its shard in the index, so its records are copied, and then the
+            // copies are dead, but on disk: without its tombstone, a replay without the checkpoint revives them.
+            ulong olderThan = _segments.Values.Where(s => s.Id != victim.Id).Select(s => s.MinSequence).DefaultIfEmpty(ulong.MaxValue).Min();
+            var tombstoneSequences = new List<(long Offset, ulong Sequence)>();
             long used = victim.UsedLength;
             using (var scanner = new SegmentScanner(victim.Handle, used))
             {
@@ -1279,15 +1286,20 @@ public sealed class WriteAheadLog : IAsyncDisposable
                         throw new WalException($"Record at {offset} is unreadable ({defect}); the segment is kept.");
                     }
 
-                    // A tombstone may go only when no other segment holds anything older: nothing is left for it to hide.
-                    if (header.Type == RecordType.Tombstone && header.Sequence > othersMinSequence)
+                    if (header.Type == RecordType.Tombstone)
                     {
-                        tombstones.Add(offset);
+                        tombstoneSequences.Add((offset, header.Sequence));
+                    }
+                    else if (locations.Contains(offset))
+                    {
+                        olderThan = Math.Min(olderThan, header.Sequence);
                     }
 
                     offset += header.RecordSize;
                 }
             }
+
+            List<long> tombstones = [.. tombstoneSequences.Where(t => t.Sequence > olderThan).Select(t => t.Offset)];
 
             int copied = 0;
             long liveBytes = 0;

@@ -197,6 +197,112 @@ public sealed class CompactionTests
         Assert.Equal(expected: dataA, actual: await reopened.ReadAllAsync(a));
     }
 
+    [Fact]
+    public async Task CompactAsync_WhileADeleteIsBeingSynced_KeepsItsTombstoneSoAFullReplayDoesNotReviveTheShard()
+    {
+        // Arrange: segment 1 holds J (deleted, dead) and K (live), with ~17 KB of room left. Then one batch holds
+        // K's delete and an append that does not fit, so K's tombstone lands in segment 1 and the append rolls to
+        // segment 2, sealing 1; the batch is held inside its last fdatasync, K still in the index.
+        using var directory = new TempDirectory();
+        var options = new WalOptions { Directory = directory.Path, SegmentSize = 128 * 1024, CompactionInterval = TimeSpan.Zero };
+        var random = new Random(91);
+        ShardKey j = Keys.Random(random);
+        ShardKey k = Keys.Random(random);
+        ShardKey z = Keys.Random(random);
+        ShardKey l = Keys.Random(random);
+        await using (WriteAheadLog wal = WriteAheadLog.Open(options))
+        {
+            await wal.WriteShardAsync(j, Bytes.Random(random, 110_000));
+            await wal.DeleteAsync(j).DefaultTimeout();
+            await wal.WriteShardAsync(k, Bytes.Random(random, 2_000));
+            using var writerHeld = new ManualResetEventSlim();
+            using var releaseWriter = new ManualResetEventSlim();
+            using var inSync = new ManualResetEventSlim();
+            using var releaseSync = new ManualResetEventSlim();
+            int phase = 0;
+            wal.FaultInjector = point =>
+            {
+                if (point == WalFaultPoint.Write && phase == 0)
+                {
+                    // Held here, the writer takes the next two requests as one batch.
+                    phase = 1;
+                    writerHeld.Set();
+                    releaseWriter.Wait(TestTimeouts.Default);
+                }
+                else if (point == WalFaultPoint.Sync && phase == 1 && directory.SegmentFiles().Length == 2)
+                {
+                    phase = 2;
+                    inSync.Set();
+                    releaseSync.Wait(TestTimeouts.Default);
+                }
+            };
+            Task hold = wal.DeleteAsync(z).AsTask();
+            Assert.True(writerHeld.Wait(TestTimeouts.Default));
+            Task delete = wal.DeleteAsync(k).AsTask();
+            Task append = wal.AppendAsync(l, 0, Bytes.Random(random, 30_000)).AsTask();
+            releaseWriter.Set();
+            Assert.True(inSync.Wait(TestTimeouts.Default));
+
+            // Act: compaction reads the index and decides about segment 1's tombstones on this thread, before its
+            // first await; it finishes after the delete is published
+            Task<int> compaction = wal.CompactAsync();
+            wal.FaultInjector = null;
+            releaseSync.Set();
+            await Task.WhenAll(hold, delete, append).DefaultTimeout();
+            Assert.Equal(expected: 1, actual: await compaction.DefaultTimeout());
+            Assert.False(wal.TryGetLength(k, out _));
+        }
+
+        // Assert: K stays deleted after a reopen from the checkpoint, and after a full replay without it
+        await using (WriteAheadLog reopened = WriteAheadLog.Open(options))
+        {
+            Assert.False(reopened.TryGetLength(k, out _), "revived by a reopen from the checkpoint");
+        }
+
+        directory.RemoveCheckpoint();
+        await using WriteAheadLog rebuilt = WriteAheadLog.Open(options);
+        Assert.False(rebuilt.TryGetLength(k, out _), "revived by a full replay: its tombstone was dropped while copies older than it were made");
+    }
+
+    [Fact]
+    public async Task CompactAsync_RecordSplitByALaterOverwrite_IsCountedLiveOnceAndCopiedOnce()
+    {
+        // Arrange: segment 1 holds D (deleted) and S, whose first record is overwritten in its middle before the
+        // commit, so the record backs two extents of S with the overwrite's between them; E rolls to segment 2
+        using var directory = new TempDirectory();
+        var options = new WalOptions { Directory = directory.Path, SegmentSize = 128 * 1024, CompactionInterval = TimeSpan.Zero };
+        var random = new Random(92);
+        ShardKey d = Keys.Random(random);
+        ShardKey s = Keys.Random(random);
+        byte[] data = Bytes.Random(random, 30_000);
+        byte[] patch = Bytes.Random(random, 5_000);
+        var logger = new ListLogger();
+        await using (WriteAheadLog wal = WriteAheadLog.Open(options, logger))
+        {
+            await wal.WriteShardAsync(d, Bytes.Random(random, 90_000), chunk: 45_000);
+            await wal.DeleteAsync(d).DefaultTimeout();
+            await wal.AppendAsync(s, 0, data).DefaultTimeout();
+            await wal.AppendAsync(s, 10_000, patch).DefaultTimeout();
+            await wal.CommitAsync(s, data.Length).DefaultTimeout();
+            await wal.WriteShardAsync(Keys.Random(random), Bytes.Random(random, 10_000));
+            Assert.Equal(expected: 2, actual: directory.SegmentFiles().Length);
+
+            // Act
+            int compacted = await wal.CompactAsync().DefaultTimeout();
+
+            // Assert: counted once, S's records leave the segment under the live threshold (counted twice, over);
+            // its two data records and its commit are each copied once; S reads back patched
+            Assert.Equal(expected: 1, actual: compacted);
+            string message = logger.Entries.Single(e => e.EventId.Name == "SegmentCompacted").Message;
+            Assert.Contains("copied 3 live records", message);
+            patch.CopyTo(data, 10_000);
+            Assert.Equal(expected: data, actual: await wal.ReadAllAsync(s));
+        }
+
+        await using WriteAheadLog reopened = WriteAheadLog.Open(options);
+        Assert.Equal(expected: data, actual: await reopened.ReadAllAsync(s));
+    }
+
     /// <summary>Bytes the segments and the checkpoint hold on disk (segments are preallocated whole).</summary>
     private static long DiskBytes(TempDirectory directory) =>
         Directory.GetFiles(directory.Path).Sum(f => new FileInfo(f).Length);
