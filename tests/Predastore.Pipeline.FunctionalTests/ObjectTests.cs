@@ -174,6 +174,57 @@ public sealed class ObjectTests(ServerFixture fixture) : IClassFixture<ServerFix
     }
 
     [Fact]
+    public async Task Delete_RacingReads_EveryShardReclaimedAfterwards()
+    {
+        // Arrange: a server of its own, so every shard it holds is this test's
+        await using TestServer server = await TestServer.StartAsync();
+        string bucket = TestData.UniqueBucket("racing");
+        await server.Client.PutBucketAsync(bucket);
+
+        // Act: rounds of a PUT, then HEADs and GETs racing a DELETE; some reads land between their read lease and
+        // the second manifest read that finds the key gone
+        for (int round = 0; round < 150; round++)
+        {
+            await server.Client.PutObjectAsync(new PutObjectRequest { BucketName = bucket, Key = "k", ContentBody = "x" });
+            List<Task> requests = [.. Enumerable.Range(0, 6).Select(i => ReadIgnoringNoSuchKeyAsync(server.Client, bucket, head: i % 2 == 0))];
+            requests.Add(server.Client.DeleteObjectAsync(bucket, "k"));
+            await Task.WhenAll(requests);
+        }
+
+        // Assert: once the requests are done, no read holds a lease, so the collector reclaims everything
+        DateTime deadline = DateTime.UtcNow.AddSeconds(20);
+        await server.Server.Gateway.ReclaimGarbageAsync();
+        while ((server.Server.Metadata.PendingGarbage(1).Count > 0 || await server.CountShardsAsync() > 0) && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(100);
+            await server.Server.Gateway.ReclaimGarbageAsync();
+        }
+
+        Assert.Empty(server.Server.Metadata.PendingGarbage(10));
+        Assert.Equal(expected: 0, actual: await server.CountShardsAsync());
+    }
+
+    private static async Task ReadIgnoringNoSuchKeyAsync(AmazonS3Client client, string bucket, bool head)
+    {
+        try
+        {
+            if (head)
+            {
+                await client.GetObjectMetadataAsync(bucket, "k");
+            }
+            else
+            {
+                using GetObjectResponse get = await client.GetObjectAsync(bucket, "k");
+                await TestData.ReadAllAsync(get.ResponseStream);
+            }
+        }
+        catch (AmazonS3Exception ex) when (ex.StatusCode == HttpStatusCode.NotFound)
+        {
+            // Deleted first: the race this test is about.
+        }
+    }
+
+    [Fact]
     public async Task Delete_Existing_GoneAndSecondDeleteSucceeds()
     {
         await Client.PutObjectAsync(new PutObjectRequest { BucketName = _bucket, Key = "doomed", ContentBody = "x" });

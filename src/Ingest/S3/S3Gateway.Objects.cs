@@ -263,7 +263,19 @@ internal sealed partial class S3Gateway
         while (true)
         {
             ReadLeases.Lease lease = _leases.Acquire(manifest.Extents);
-            ObjectManifest current = FindObject(bucket, key);
+            ObjectManifest current;
+            try
+            {
+                current = FindObject(bucket, key);
+            }
+            catch
+            {
+                // Deleted in between (NoSuchKey, or NoSuchBucket): a lease left behind would keep the garbage
+                // collector off these extents for the life of the process.
+                lease.Dispose();
+                throw;
+            }
+
             if (current.Extents.Select(e => e.DataId).SequenceEqual(manifest.Extents.Select(e => e.DataId)))
             {
                 return (manifest, lease);
