@@ -38,6 +38,7 @@ internal static class Checkpoint
 {
     public const string FileName = "index.ckpt";
     private const string TempFileName = "index.ckpt.tmp";
+    private const string UnusableFileName = "index.ckpt.unusable";
     private const uint Magic = 0x504B4350; // "PCKP"
     private const uint Version = 1;
     private const int ExtentSize = 32;
@@ -90,6 +91,22 @@ internal static class Checkpoint
     }
 
     /// <summary>Loads the checkpoint; null (with the reason) when it is missing or fails any check.</summary>
+    /// <summary>
+    /// Moves a checkpoint that recovery could not use out of the way (to <c>index.ckpt.unusable</c>, for inspection),
+    /// durably, before the WAL accepts writes. Records written from now on are numbered from the full replay, not
+    /// from the checkpoint; a later open that could read it (the failure was a passing I/O error, or the segment it
+    /// missed came back) would take its position and sequence over them and lose acknowledged commits and deletes.
+    /// </summary>
+    public static void SetAsideUnusable(string directory)
+    {
+        string path = PathIn(directory);
+        if (File.Exists(path))
+        {
+            File.Move(path, Path.Combine(directory, UnusableFileName), overwrite: true);
+            DurableIo.SyncDirectory(directory);
+        }
+    }
+
     public static CheckpointSnapshot? TryLoad(string directory, out string? problem)
     {
         string path = PathIn(directory);

@@ -175,6 +175,8 @@ internal static class WalRecovery
             {
                 WalLog.CheckpointUnusable(logger, problem ?? "unknown");
             }
+
+            Checkpoint.SetAsideUnusable(directory);
         }
         else
         {

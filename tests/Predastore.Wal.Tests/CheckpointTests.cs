@@ -45,6 +45,69 @@ public sealed class CheckpointTests
     }
 
     [Fact]
+    public async Task Open_CheckpointUnreadableOnceThenReadable_AcknowledgedWritesAfterThatOpenSurviveACrash()
+    {
+        // Arrange: compaction removed the newest records on disk (an abandoned upload's), so a full replay numbers
+        // new records below the checkpoint's next sequence number
+        using var directory = new TempDirectory();
+        string live = Path.Combine(directory.Path, "live");
+        string crashed = Path.Combine(directory.Path, "crashed");
+        var options = new WalOptions { Directory = live, SegmentSize = 1024 * 1024, MaxRecordPayload = 16 * 1024, CompactionInterval = TimeSpan.Zero };
+        var random = new Random(73);
+        var kept = new List<ShardKey>();
+        await using (WriteAheadLog wal = WriteAheadLog.Open(options))
+        {
+            for (int i = 0; i < 10; i++)
+            {
+                ShardKey key = Keys.Random(random);
+                await wal.WriteShardAsync(key, Bytes.Random(random, 100_000));
+                if (i < 2)
+                {
+                    kept.Add(key);
+                }
+                else
+                {
+                    await wal.DeleteAsync(key).DefaultTimeout();
+                }
+            }
+
+            ShardKey abandoned = Keys.Random(random);
+            await wal.AppendAllAsync(abandoned, Bytes.Random(random, 900_000));
+            wal.Abandon(abandoned);
+            await wal.CompactAsync().DefaultTimeout();
+            await wal.CompactAsync().DefaultTimeout();
+        }
+
+        ulong newestOnDisk = Directory.GetFiles(live, "*.seg").SelectMany(DiskRecord.ReadSegment).Max(r => r.Sequence);
+        Assert.True(newestOnDisk + 1 < Checkpoint.TryLoad(live, out _)!.NextSequence, "the set-up did not leave the checkpoint ahead of the disk");
+
+        // Act: one open cannot read the checkpoint (a passing I/O error, here stood in for by a damaged copy), and
+        // acknowledges a new shard and a delete; then the process is killed
+        string checkpoint = Checkpoint.PathIn(live);
+        byte[] good = File.ReadAllBytes(checkpoint);
+        RecoveryTests.FlipBit(checkpoint, good.Length / 2);
+        ShardKey written = Keys.Random(random);
+        byte[] data = Bytes.Random(random, 30_000);
+        WriteAheadLog reopened = WriteAheadLog.Open(options);
+        await reopened.WriteShardAsync(written, data);
+        await reopened.DeleteAsync(kept[0]).DefaultTimeout();
+        ReferenceModelPropertyTests.CrashCopy(live, crashed);
+        await reopened.DisposeAsync();
+
+        // Assert: the next open, reading whatever checkpoint is there (the good bytes, once the error has passed),
+        // has both acknowledged writes
+        if (File.Exists(Checkpoint.PathIn(crashed)))
+        {
+            File.WriteAllBytes(Checkpoint.PathIn(crashed), good);
+        }
+
+        await using WriteAheadLog again = WriteAheadLog.Open(new WalOptions { Directory = crashed, SegmentSize = options.SegmentSize, MaxRecordPayload = options.MaxRecordPayload, CompactionInterval = TimeSpan.Zero });
+        Assert.Equal(expected: data, actual: await again.ReadAllAsync(written));
+        Assert.False(again.TryGetLength(kept[0], out _), "an acknowledged delete was undone");
+        Assert.True(again.TryGetLength(kept[1], out _));
+    }
+
+    [Fact]
     public async Task Open_CrashAfterPeriodicCheckpoint_ReplaysOnlyRecordsAfterIt()
     {
         // Arrange: checkpoints every 256 KiB; the directory is copied while the WAL runs (a crash at that instant)
