@@ -9,7 +9,9 @@ internal sealed class ServeOptions : S3EndpointOptions
 
     public int ParityShards { get; init; } = 1;
 
-    public int BlockSize { get; init; } = 1024 * 1024;
+    public const int DefaultBlockSize = 1024 * 1024;
+
+    public int BlockSize { get; init; } = DefaultBlockSize;
 
     /// <summary>
     /// Smaller than the WAL's 256 MiB default: every node preallocates a whole segment, and <c>serve</c> runs three

@@ -385,6 +385,29 @@ public sealed class MultipartTests(ServerFixture fixture) : IClassFixture<Server
         Assert.Equal(expected: 0, actual: await server.Server.Gateway.AbortAbandonedUploadsAsync());
     }
 
+    [Fact]
+    public async Task UploadPart_AfterRestartWithAnotherBlockSize_RefusedAndEarlierPartsStillComplete()
+    {
+        // Arrange: part 1 uploaded with 1 MiB blocks; the gateway restarts with 256 KiB blocks
+        await using TestServer server = await TestServer.StartAsync();
+        await server.Client.PutBucketAsync("relayout");
+        byte[] first = TestData.Random((5 * MiB) + 3, 41);
+        InitiateMultipartUploadResponse upload = await server.Client.InitiateMultipartUploadAsync("relayout", "image");
+        UploadPartResponse part1 = await server.Client.UploadPartAsync(new UploadPartRequest { BucketName = "relayout", Key = "image", UploadId = upload.UploadId, PartNumber = 1, InputStream = new MemoryStream(first) });
+        await server.RestartAsync(blockSize: 256 * 1024);
+        int shards = await server.CountShardsAsync();
+
+        // Act: a part cut into 256 KiB blocks would be read back as 1 MiB ones
+        Task second = server.Client.UploadPartAsync(new UploadPartRequest { BucketName = "relayout", Key = "image", UploadId = upload.UploadId, PartNumber = 2, InputStream = new MemoryStream(TestData.Random(3 * MiB, 42)) });
+
+        // Assert: refused, nothing stored; the parts from before complete into an object that reads back whole
+        await TestData.ThrowsS3Async(() => second, "InvalidRequest", HttpStatusCode.BadRequest);
+        Assert.Equal(expected: shards, actual: await server.CountShardsAsync());
+        await server.Client.CompleteMultipartUploadAsync(new CompleteMultipartUploadRequest { BucketName = "relayout", Key = "image", UploadId = upload.UploadId, PartETags = [new PartETag(1, part1.ETag)] });
+        using GetObjectResponse get = await server.Client.GetObjectAsync("relayout", "image");
+        Assert.True(TestData.Same(first, await TestData.ReadAllAsync(get.ResponseStream)), "the completed object does not read back as uploaded");
+    }
+
     private async Task<(string UploadId, List<PartETag> ETags)> UploadPartsAsync(string key, byte[][] parts)
     {
         InitiateMultipartUploadResponse upload = await Client.InitiateMultipartUploadAsync(_bucket, key);

@@ -17,6 +17,7 @@ public sealed class TestServer : IAsyncDisposable
     private readonly int _nodes;
     private readonly bool _ownsDirectory;
     private readonly TimeSpan _abortIncompleteUploadsAfter;
+    private int? _blockSize;
 
     private TestServer(string dataDirectory, int nodes, bool ownsDirectory, TimeSpan abortIncompleteUploadsAfter)
     {
@@ -53,12 +54,13 @@ public sealed class TestServer : IAsyncDisposable
             Timeout = TimeSpan.FromSeconds(120),
         });
 
-    /// <summary>Stops the server cleanly and starts it again on the same data directory.</summary>
-    public async Task RestartAsync(Action<string>? whileStopped = null)
+    /// <summary>Stops the server cleanly and starts it again on the same data directory (with another block size if given).</summary>
+    public async Task RestartAsync(Action<string>? whileStopped = null, int? blockSize = null)
     {
         Client.Dispose();
         await Server.DisposeAsync();
         whileStopped?.Invoke(DataDirectory);
+        _blockSize = blockSize ?? _blockSize;
         await StartServerAsync();
     }
 
@@ -95,6 +97,7 @@ public sealed class TestServer : IAsyncDisposable
             AccessKey = AccessKey,
             SecretKey = SecretKey,
             Nodes = _nodes,
+            BlockSize = _blockSize ?? ServeOptions.DefaultBlockSize,
             AbortIncompleteUploadsAfter = _abortIncompleteUploadsAfter,
             LogLevel = LogLevel.Warning,
         }).WaitAsync(TimeSpan.FromSeconds(60));

@@ -7,6 +7,7 @@ using System.Xml.Linq;
 using Microsoft.AspNetCore.Http;
 using Predastore.Ingest.Auth;
 using Predastore.Ingest.Pipeline;
+using Predastore.Ingest.Storage;
 using Predastore.Metadata;
 using Predastore.Transport.Placement;
 
@@ -451,6 +452,19 @@ internal sealed partial class S3Gateway
 
         RequireBucket(request.Bucket!);
         MultipartUpload upload = _metadata.GetUpload(request.Bucket!, request.Key!, uploadId) ?? throw NoSuchUpload(uploadId);
+
+        // The completed manifest describes every part with the layout recorded when the upload was created, so a
+        // part cut and coded with another one (the gateway restarted with other settings meanwhile) would read
+        // back as the wrong bytes. Refused before any byte of the part is read.
+        var layout = new StripeLayout(upload.DataShards, upload.ParityShards, upload.BlockSize);
+        if (layout != _cluster.Layout)
+        {
+            throw S3Errors.InvalidRequest(
+                $"This multipart upload was created for RS({layout.DataShards},{layout.ParityShards}) with {layout.BlockSize}-byte blocks, and the " +
+                $"gateway now stores RS({_cluster.Layout.DataShards},{_cluster.Layout.ParityShards}) with {_cluster.Layout.BlockSize}-byte blocks; " +
+                "complete it with the parts already uploaded, or abort it and upload again.");
+        }
+
         return (upload, partNumber);
     }
 
