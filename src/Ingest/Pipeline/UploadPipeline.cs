@@ -28,8 +28,9 @@ internal sealed record UploadResult(long Size, byte[] Md5, string? Checksum);
 /// few stripes whatever its size; when nodes are slow the blocks fill up and the body stops being read.
 /// </summary>
 /// <remarks>
-/// Returns only when every shard is committed (durable) on its node; on any failure the shards written so far are
-/// deleted and nothing of the upload stays readable.
+/// Returns only when every shard is committed (durable) on its node; on any failure (the caller's checks of the
+/// whole body included, which run before the commit) the shards written so far are deleted and nothing of the
+/// upload stays readable.
 /// </remarks>
 internal sealed class UploadPipeline
 {
@@ -47,7 +48,12 @@ internal sealed class UploadPipeline
         _logger = logger;
     }
 
-    public async Task<UploadResult> RunAsync(Stream body, ExtentTarget target, IncrementalChecksum? checksum, CancellationToken cancellationToken = default)
+    /// <summary>
+    /// Stores <paramref name="body"/> as the shards of <paramref name="target"/>. <paramref name="verify"/> holds the
+    /// request's checks of the whole body (length, Content-MD5, checksum); it runs once the body is stored and before
+    /// any shard is committed, so a rejected body never becomes committed shards to clean up.
+    /// </summary>
+    public async Task<UploadResult> RunAsync(Stream body, ExtentTarget target, IncrementalChecksum? checksum, Action<UploadResult>? verify = null, CancellationToken cancellationToken = default)
     {
         cancellationToken.ThrowIfCancellationRequested();
         StripeLayout layout = _cluster.Layout;
@@ -125,14 +131,19 @@ internal sealed class UploadPipeline
                 CancelQuietly(graphCancellation);
             }
 
-            await send.Completion.ContinueWith(static _ => { }, CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default).ConfigureAwait(false);
+            // Every stage, not only the last: after a failure the send stage faults first, and an encode still
+            // writing parity into a stripe must be done before the stripes' buffers go back to the pool below.
+            await Task.WhenAll(hash.Completion, encode.Completion, send.Completion)
+                .ContinueWith(static _ => { }, CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default).ConfigureAwait(false);
             ThrowIfFailed(chunkFailure, send.Completion);
 
+            var result = new UploadResult(size, md5.GetHashAndReset(), checksum?.GetHeaderValue());
+            verify?.Invoke(result);
             long shardLength = layout.ShardLength(size);
             await Task.WhenAll(uploads.Select(u => u.CommitAsync(shardLength, cancellationToken).AsTask())).ConfigureAwait(false);
             QueueReplacement(target);
             committed = true;
-            return new UploadResult(size, md5.GetHashAndReset(), checksum?.GetHeaderValue());
+            return result;
         }
         finally
         {

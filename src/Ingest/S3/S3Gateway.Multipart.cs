@@ -72,16 +72,8 @@ internal sealed partial class S3Gateway
         using RequestBody body = RequestBody.Open(exchange.Request, exchange.Auth, _options.MaxObjectSize, required);
         byte[]? contentMd5 = ParseContentMd5(exchange.Request.Headers);
 
-        PartInfo part = await StorePartAsync(exchange, upload, partNumber, body.Stream, body.Checksum, result =>
-        {
-            body.VerifyComplete(result.Size);
-            if (contentMd5 is not null && !CryptographicOperations.FixedTimeEquals(contentMd5, result.Md5))
-            {
-                throw S3Errors.BadDigest("Content-MD5");
-            }
-
-            return body.VerifyChecksum(result.Checksum);
-        }).ConfigureAwait(false);
+        PartInfo part = await StorePartAsync(exchange, upload, partNumber, body.Stream, body.Checksum, stored => VerifyBody(body, contentMd5, stored))
+            .ConfigureAwait(false);
 
         exchange.Response.Headers.ETag = Quote(part.ETag);
         if (part.Checksum is not null)
@@ -115,7 +107,7 @@ internal sealed partial class S3Gateway
         PartInfo part;
         try
         {
-            part = await StorePartAsync(exchange, upload, partNumber, pipe.Reader.AsStream(), checksum, result => result.Checksum).ConfigureAwait(false);
+            part = await StorePartAsync(exchange, upload, partNumber, pipe.Reader.AsStream(), checksum, verify: null).ConfigureAwait(false);
         }
         finally
         {
@@ -159,7 +151,7 @@ internal sealed partial class S3Gateway
         int partNumber,
         Stream body,
         IncrementalChecksum? checksum,
-        Func<UploadResult, string?> verify)
+        Action<UploadResult>? verify)
     {
         // Placed by the final object's hash, like every shard of the object it will become.
         byte[] objectHash = ObjectHash.Compute(upload.Bucket, upload.Key);
@@ -167,13 +159,12 @@ internal sealed partial class S3Gateway
         var target = new ExtentTarget(objectHash, NewDataId(), placement);
         GatewayLog.Placed(_logger, Convert.ToHexStringLower(objectHash), target.DataId, string.Join(',', placement));
 
-        UploadResult result = await _uploads.RunAsync(body, target, checksum, exchange.Aborted).ConfigureAwait(false);
+        UploadResult result = await _uploads.RunAsync(body, target, checksum, verify, exchange.Aborted).ConfigureAwait(false);
         exchange.Bytes = result.Size;
         bool recorded = false;
         try
         {
-            string? partChecksum = verify(result);
-            var part = new PartInfo(partNumber, target.DataId, result.Size, Convert.ToHexStringLower(result.Md5), _time.GetUtcNow(), partChecksum, placement);
+            var part = new PartInfo(partNumber, target.DataId, result.Size, Convert.ToHexStringLower(result.Md5), _time.GetUtcNow(), result.Checksum, placement);
             if (!_metadata.PutPart(upload.Bucket, upload.Key, upload.UploadId, part))
             {
                 // Completed or aborted while this part was on its way.

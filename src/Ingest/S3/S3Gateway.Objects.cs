@@ -34,18 +34,13 @@ internal sealed partial class S3Gateway
         var target = new ExtentTarget(objectHash, NewDataId(), placement);
         GatewayLog.Placed(_logger, Convert.ToHexStringLower(objectHash), target.DataId, string.Join(',', placement));
 
-        UploadResult result = await _uploads.RunAsync(body.Stream, target, body.Checksum, exchange.Aborted).ConfigureAwait(false);
+        UploadResult result = await _uploads.RunAsync(body.Stream, target, body.Checksum, stored => VerifyBody(body, contentMd5, stored), exchange.Aborted)
+            .ConfigureAwait(false);
         exchange.Bytes = result.Size;
         bool committed = false;
         try
         {
-            body.VerifyComplete(result.Size);
-            if (contentMd5 is not null && !CryptographicOperations.FixedTimeEquals(contentMd5, result.Md5))
-            {
-                throw S3Errors.BadDigest("Content-MD5");
-            }
-
-            string? checksum = body.VerifyChecksum(result.Checksum);
+            string? checksum = result.Checksum;
             var manifest = new ObjectManifest
             {
                 Bucket = bucket,
@@ -284,6 +279,18 @@ internal sealed partial class S3Gateway
             lease.Dispose();
             manifest = current;
         }
+    }
+
+    /// <summary>The checks that need the whole body: its length, Content-MD5, and the checksum sent (header or trailer).</summary>
+    private static void VerifyBody(RequestBody body, byte[]? contentMd5, UploadResult stored)
+    {
+        body.VerifyComplete(stored.Size);
+        if (contentMd5 is not null && !CryptographicOperations.FixedTimeEquals(contentMd5, stored.Md5))
+        {
+            throw S3Errors.BadDigest("Content-MD5");
+        }
+
+        body.VerifyChecksum(stored.Checksum);
     }
 
     private ObjectManifest FindObject(string bucket, string key)

@@ -95,6 +95,9 @@ internal sealed class RecordingNode(IShardNode inner) : IShardNode
 
     public bool FailWrites { get; set; }
 
+    /// <summary>Deletes fail as with a node that went away: what was committed stays.</summary>
+    public bool FailDeletes { get; set; }
+
     /// <summary>Runs before every cell write: a slow disk, or a probe of the gateway's state mid-upload.</summary>
     public Func<Task>? BeforeWrite { get; set; }
 
@@ -110,7 +113,10 @@ internal sealed class RecordingNode(IShardNode inner) : IShardNode
             : inner.ReadAsync(key, shardOffset, destination, cancellationToken);
     }
 
-    public ValueTask DeleteAsync(ShardKey key, CancellationToken cancellationToken = default) => inner.DeleteAsync(key, cancellationToken);
+    public ValueTask DeleteAsync(ShardKey key, CancellationToken cancellationToken = default) =>
+        FailDeletes
+            ? ValueTask.FromException(new IOException("node down (test)"))
+            : inner.DeleteAsync(key, cancellationToken);
 
     public ValueTask<long?> StatAsync(ShardKey key, CancellationToken cancellationToken = default) => inner.StatAsync(key, cancellationToken);
 

@@ -78,6 +78,41 @@ public sealed class UploadPipelineTests
     }
 
     [Fact]
+    public async Task Run_VerifyRejectsTheBody_NoShardEverCommittedEvenWhenDeletesFail()
+    {
+        // Arrange: the request's checks (length, Content-MD5, checksum) fail once the whole body is stored, and no
+        // node can delete anything, so only shards never committed stay invisible
+        await using var harness = new ClusterHarness(nodes: 3, 2, 1, BlockSize);
+        foreach (RecordingNode node in harness.Nodes)
+        {
+            node.FailDeletes = true;
+        }
+
+        byte[] objectHash = ObjectHash.Compute("bucket", "rejected");
+        var target = new ExtentTarget(objectHash, Guid.NewGuid(), harness.Cluster.Ring.Place(objectHash, 3));
+        byte[] body = new byte[(3 * BlockSize) + 7];
+        new Random(5).NextBytes(body);
+        UploadResult? seen = null;
+
+        // Act
+        InvalidDataException error = await Assert.ThrowsAsync<InvalidDataException>(
+            () => harness.Uploads.RunAsync(new MemoryStream(body), target, checksum: null, verify: stored =>
+            {
+                seen = stored;
+                throw new InvalidDataException("Content-MD5 mismatch (test)");
+            }).WaitAsync(TimeSpan.FromSeconds(30)));
+
+        // Assert: the check saw the whole body, and no node holds a committed shard of it
+        Assert.Equal(expected: body.Length, actual: seen!.Size);
+        Assert.Equal(expected: System.Security.Cryptography.MD5.HashData(body), actual: seen.Md5);
+        Assert.Equal(expected: 0, actual: harness.Cluster.Buffers.Outstanding);
+        foreach (RecordingNode node in harness.Nodes)
+        {
+            Assert.Empty(await node.ListAsync());
+        }
+    }
+
+    [Fact]
     public async Task Run_Cancelled_StopsAndReturnsEverything()
     {
         await using var harness = new ClusterHarness(nodes: 3, 2, 1, BlockSize);
@@ -91,7 +126,7 @@ public sealed class UploadPipelineTests
         var target = new ExtentTarget(objectHash, Guid.NewGuid(), harness.Cluster.Ring.Place(objectHash, 3));
 
         await Assert.ThrowsAnyAsync<OperationCanceledException>(
-            () => harness.Uploads.RunAsync(new MemoryStream(new byte[50 * BlockSize]), target, checksum: null, cancel.Token).WaitAsync(TimeSpan.FromSeconds(30)));
+            () => harness.Uploads.RunAsync(new MemoryStream(new byte[50 * BlockSize]), target, checksum: null, cancellationToken: cancel.Token).WaitAsync(TimeSpan.FromSeconds(30)));
 
         Assert.Equal(expected: 0, actual: harness.Cluster.Buffers.Outstanding);
         foreach (RecordingNode node in harness.Nodes)
