@@ -60,6 +60,25 @@ public sealed class MultipartTests(ServerFixture fixture) : IClassFixture<Server
     }
 
     [Fact]
+    public async Task GetByPartNumber_EmptyLastPart_NoBytesNotTheWholeObject()
+    {
+        // Arrange: a 5 MiB part and an empty last part (streaming uploaders flush one)
+        byte[][] parts = [TestData.Random(5 * MiB, 11), []];
+        (string uploadId, List<PartETag> etags) = await UploadPartsAsync("empty-last", parts);
+        await Client.CompleteMultipartUploadAsync(new CompleteMultipartUploadRequest { BucketName = _bucket, Key = "empty-last", UploadId = uploadId, PartETags = etags });
+
+        // Act
+        using GetObjectResponse get = await Client.GetObjectAsync(new GetObjectRequest { BucketName = _bucket, Key = "empty-last", PartNumber = 2 });
+        GetObjectMetadataResponse head = await Client.GetObjectMetadataAsync(new GetObjectMetadataRequest { BucketName = _bucket, Key = "empty-last", PartNumber = 2 });
+
+        // Assert
+        Assert.Empty(await TestData.ReadAllAsync(get.ResponseStream));
+        Assert.Equal(expected: 0, actual: get.ContentLength);
+        Assert.Equal(expected: 0, actual: head.ContentLength);
+        Assert.Equal(expected: 2, actual: get.PartsCount);
+    }
+
+    [Fact]
     public async Task TransferUtility_UploadAndDownload_ByteIdentical()
     {
         byte[] content = TestData.Random((23 * MiB) + 12345, 4);

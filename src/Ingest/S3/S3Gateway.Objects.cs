@@ -113,8 +113,12 @@ internal sealed partial class S3Gateway
         long length = range?.Length ?? manifest.Size;
         if (range is { } r)
         {
-            response.StatusCode = 206;
-            response.Headers.ContentRange = $"bytes {r.Start}-{r.End}/{manifest.Size}";
+            // An empty part of a multipart object is a range too, of no bytes, which Content-Range cannot name: 200.
+            if (r.Length > 0)
+            {
+                response.StatusCode = 206;
+                response.Headers.ContentRange = $"bytes {r.Start}-{r.End}/{manifest.Size}";
+            }
         }
         else if (string.Equals(exchange.Request.Headers["x-amz-checksum-mode"], "ENABLED", StringComparison.OrdinalIgnoreCase))
         {
@@ -166,7 +170,7 @@ internal sealed partial class S3Gateway
             if (extent.PartNumber == partNumber)
             {
                 response.Headers["x-amz-mp-parts-count"] = manifest.Extents.Count.ToString(System.Globalization.CultureInfo.InvariantCulture);
-                return extent.Size == 0 ? null : new ByteRange(start, extent.Size);
+                return new ByteRange(start, extent.Size);
             }
 
             start += extent.Size;
