@@ -55,14 +55,15 @@ internal sealed class ObjectReader
         }
         finally
         {
-            // A failed or abandoned response still owns the blocks read ahead of it.
+            // A failed or abandoned response still owns the blocks read ahead of it, every one of them: a block that
+            // failed in any way must not stop the buffers of the blocks behind it from going back.
             while (pending.Count > 0)
             {
                 try
                 {
                     (await pending.Dequeue().ConfigureAwait(false)).Buffer.Dispose();
                 }
-                catch (Exception ex) when (ex is IOException or OperationCanceledException)
+                catch (Exception)
                 {
                     // Already failing; the first error is the one reported.
                 }

@@ -31,6 +31,11 @@ public sealed class HealthTrackedNode : IShardNode, IAsyncDisposable
     private readonly CancellationTokenSource _stopping = new();
     private int _failures;
     private int _down;
+
+    // What the last failure counted was caused by. A lost shard stream fails every write in flight on it, each with
+    // its own exception around the stream's one: that is one failure of the node, not one per write (the upload
+    // pipeline keeps four in flight, above the threshold of three).
+    private Exception? _lastCause;
     private Task _probe = Task.CompletedTask;
 
     public HealthTrackedNode(IShardNode inner, NodeHealthOptions? options = null, ILogger? logger = null)
@@ -159,6 +164,12 @@ public sealed class HealthTrackedNode : IShardNode, IAsyncDisposable
             return;
         }
 
+        Exception cause = ex.InnerException ?? ex;
+        if (ReferenceEquals(Interlocked.Exchange(ref _lastCause, cause), cause))
+        {
+            return;
+        }
+
         if (Interlocked.Increment(ref _failures) >= _options.FailureThreshold)
         {
             MarkDown(ex.Message);
@@ -233,12 +244,20 @@ public sealed class HealthTrackedNode : IShardNode, IAsyncDisposable
 
         public async ValueTask DisposeAsync()
         {
-            // Abandoning on a node known to be down would only wait for another time-out; it drops uncommitted
-            // writes on restart anyway.
             if (node.IsHealthy)
             {
                 await inner.DisposeAsync().ConfigureAwait(false);
+                return;
             }
+
+            // The inner upload must still close its stream and give its connection back, but its best-effort
+            // abandon of a node known to be down would hold the failing request for another time-out: it finishes
+            // in the background (the node drops uncommitted writes on restart anyway).
+            _ = inner.DisposeAsync().AsTask().ContinueWith(
+                static t => _ = t.Exception,
+                CancellationToken.None,
+                TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously,
+                TaskScheduler.Default);
         }
     }
 }

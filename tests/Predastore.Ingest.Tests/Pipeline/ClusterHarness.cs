@@ -95,6 +95,9 @@ internal sealed class RecordingNode(IShardNode inner) : IShardNode
 
     public bool FailWrites { get; set; }
 
+    /// <summary>An exception a read of the key at the offset throws instead of reading (null: read).</summary>
+    public Func<ShardKey, long, Exception?>? ReadFault { get; set; }
+
     /// <summary>Deletes fail as with a node that went away: what was committed stays.</summary>
     public bool FailDeletes { get; set; }
 
@@ -108,6 +111,11 @@ internal sealed class RecordingNode(IShardNode inner) : IShardNode
     public ValueTask<int> ReadAsync(ShardKey key, long shardOffset, Memory<byte> destination, CancellationToken cancellationToken = default)
     {
         Reads.Enqueue(new ShardRead(Id, key, shardOffset, destination.Length));
+        if (ReadFault?.Invoke(key, shardOffset) is { } fault)
+        {
+            return ValueTask.FromException<int>(fault);
+        }
+
         return FailReads
             ? ValueTask.FromException<int>(new ShardException(ShardFailure.Unavailable, Id, "node down (test)"))
             : inner.ReadAsync(key, shardOffset, destination, cancellationToken);

@@ -74,6 +74,26 @@ public sealed class ReadPathTests
         Assert.Equal(expected: 0, actual: harness.Cluster.Buffers.Outstanding);
     }
 
+    [Fact]
+    public async Task RangeRead_TwoReadAheadBlocksFailWithAnUnexpectedException_EveryBufferReturned()
+    {
+        // Arrange: two of the blocks read ahead fail with what is not a shard failure (an in-process WAL's
+        // ArgumentOutOfRangeException), and the blocks behind them read fine
+        await using var harness = new ClusterHarness(nodes: 3, 2, 1, BlockSize);
+        ObjectManifest manifest = await harness.PutAsync("bucket", "odd", Random(8 * BlockSize, seed: 7));
+        int cell = BlockSize / 2;
+        foreach (RecordingNode node in harness.Nodes)
+        {
+            node.ReadFault = (key, offset) => key.ShardIndex == 0 && offset / cell is 1 or 2 ? new ArgumentOutOfRangeException(nameof(offset)) : null;
+        }
+
+        // Act
+        await Assert.ThrowsAsync<ArgumentOutOfRangeException>(() => harness.GetAsync(manifest, 0, 8 * BlockSize));
+
+        // Assert: the failure is reported, and no block read ahead kept its buffer
+        Assert.Equal(expected: 0, actual: harness.Cluster.Buffers.Outstanding);
+    }
+
     /// <summary>The reference model: which (node, shard index, shard offset, length) a range needs, cell by cell.</summary>
     private static IEnumerable<(int Node, int Shard, long Offset, int Length)> ExpectedReads(ObjectManifest manifest, int k, long start, long length)
     {

@@ -128,4 +128,56 @@ public sealed class NodeTimeoutFaultTests
             Directory.Delete(directory, recursive: true);
         }
     }
+
+    [Fact]
+    public async Task Write_OneLostStreamWithFourWritesInFlight_CountsAsOneFailureOfTheNode()
+    {
+        // Arrange: a port that never answers, behind health tracking that marks a node down after three failures
+        using var silent = new TcpListener(IPAddress.Loopback, 0);
+        silent.Start();
+        await using var node = new HealthTrackedNode(
+            NodeTransports.Connect(NodeTransportKind.Tcp, 7, (IPEndPoint)silent.LocalEndpoint, TestCertificates.Plain(), s_short),
+            new NodeHealthOptions { FailureThreshold = 3, ProbeInterval = TimeSpan.FromSeconds(30) });
+        IShardUpload upload = node.BeginPut(TestKeys.Key(7, 0));
+        byte[] cell = TestKeys.Bytes(1024, 7);
+
+        // Act: four writes in flight on the upload's one stream, as the pipeline keeps them; the stream fails once
+        Task[] writes = [.. Enumerable.Range(0, 4).Select(i => upload.WriteAsync(i * cell.Length, cell).AsTask())];
+        Exception[] failures = await Task.WhenAll(writes.Select(w => Record.ExceptionAsync(() => w.WaitAsync(TestKeys.Timeout))));
+
+        // Assert: every write failed, and the node took one failure, not four
+        Assert.All(failures, f => Assert.Equal(expected: ShardFailure.Unavailable, actual: Assert.IsType<ShardException>(f).Failure));
+        Assert.True(node.IsHealthy, "one lost connection marked the node down");
+        await upload.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task Dispose_UploadOnANodeMarkedDown_StillClosesItsStreamAndAbandons()
+    {
+        // Arrange: an upload with a write done on its stream; then other traffic marks the node down, so the
+        // upload's next write fails
+        var store = new NullStore();
+        await using TcpNodeListener listener = TcpNodeListener.Start(new IPEndPoint(IPAddress.Loopback, 0), store, TestCertificates.Plain(), NodeHost.FastOptions);
+        await using var node = new HealthTrackedNode(
+            NodeTransports.Connect(NodeTransportKind.Tcp, 1, listener.LocalEndPoint, TestCertificates.Plain(), NodeHost.FastOptions),
+            new NodeHealthOptions { ProbeInterval = TimeSpan.FromSeconds(30) });
+        ShardKey key = TestKeys.Key(8, 0);
+        IShardUpload upload = node.BeginPut(key);
+        await upload.WriteAsync(0, TestKeys.Bytes(1024, 8)).AsTask().WaitAsync(TestKeys.Timeout);
+        node.MarkDown("test");
+        await Assert.ThrowsAsync<ShardException>(() => upload.WriteAsync(1024, TestKeys.Bytes(1024, 8)).AsTask());
+
+        // Act
+        await upload.DisposeAsync().AsTask().WaitAsync(TestKeys.Timeout);
+
+        // Assert: the inner upload was disposed (in the background: its stream closed and the abandon sent), not
+        // skipped, which left the stream's loops and connection open for the life of the process
+        DateTime deadline = DateTime.UtcNow + TestKeys.Timeout;
+        while (!store.Abandoned.Contains(key) && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(20);
+        }
+
+        Assert.Contains(key, store.Abandoned);
+    }
 }

@@ -77,26 +77,4 @@ public sealed class ShardStreamAllocationTests
             }
         }
     }
-
-    private sealed class NullStore : IShardStore
-    {
-        public int NodeId => 1;
-
-        public ValueTask WriteAsync(ShardKey key, long shardOffset, ReadOnlyMemory<byte> cells, CancellationToken cancellationToken = default) => default;
-
-        public ValueTask CommitAsync(ShardKey key, long shardLength, CancellationToken cancellationToken = default) => default;
-
-        public void Abandon(ShardKey key)
-        {
-        }
-
-        public ValueTask<int> ReadAsync(ShardKey key, long shardOffset, Memory<byte> destination, CancellationToken cancellationToken = default) =>
-            ValueTask.FromResult(0);
-
-        public ValueTask DeleteAsync(ShardKey key, CancellationToken cancellationToken = default) => default;
-
-        public long? Stat(ShardKey key) => null;
-
-        public IReadOnlyList<ShardKey> List() => [];
-    }
 }

@@ -132,3 +132,26 @@ internal static class TestKeys
 
     public static readonly TimeSpan Timeout = TimeSpan.FromSeconds(20);
 }
+
+/// <summary>A node store that keeps nothing, so a test counts only the transport's work; it records abandoned uploads.</summary>
+internal sealed class NullStore : IShardStore
+{
+    public int NodeId => 1;
+
+    public ValueTask WriteAsync(ShardKey key, long shardOffset, ReadOnlyMemory<byte> cells, CancellationToken cancellationToken = default) => default;
+
+    public ValueTask CommitAsync(ShardKey key, long shardLength, CancellationToken cancellationToken = default) => default;
+
+    public System.Collections.Concurrent.ConcurrentQueue<ShardKey> Abandoned { get; } = new();
+
+    public void Abandon(ShardKey key) => Abandoned.Enqueue(key);
+
+    public ValueTask<int> ReadAsync(ShardKey key, long shardOffset, Memory<byte> destination, CancellationToken cancellationToken = default) =>
+        ValueTask.FromResult(0);
+
+    public ValueTask DeleteAsync(ShardKey key, CancellationToken cancellationToken = default) => default;
+
+    public long? Stat(ShardKey key) => null;
+
+    public IReadOnlyList<ShardKey> List() => [];
+}
