@@ -199,7 +199,7 @@ public sealed class RemoteShardNode : IShardNode, IAsyncDisposable
     /// </summary>
     private sealed class Upload(RemoteShardNode node, ShardKey key) : IShardUpload
     {
-        private readonly ShardStream? _stream = node._channel.CarriesManyRequests ? new ShardStream(node, node._channel, node._options.RequestTimeout) : null;
+        private readonly ShardStream? _stream = node._channel.CarriesManyRequests ? new ShardStream(node, node._channel, key, node._options.RequestTimeout, node._options.IdleTimeout) : null;
         private bool _committed;
 
         public ShardKey Key => key;

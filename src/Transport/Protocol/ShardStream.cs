@@ -2,6 +2,7 @@ using System.Diagnostics.CodeAnalysis;
 using System.Text;
 using System.Threading.Channels;
 using System.Threading.Tasks.Sources;
+using Predastore.Wal;
 
 namespace Predastore.Transport.Protocol;
 
@@ -31,6 +32,12 @@ namespace Predastore.Transport.Protocol;
 /// is in flight) fails every write in flight and queued, and every later one: the upload is lost and the caller
 /// deletes it. A caller's cancellation of one write does the same, since a frame on the wire cannot be taken back.
 /// </para>
+/// <para>
+/// A slow client can leave the stream with nothing to send for longer than the node's idle time-out (a 1 MiB block
+/// at 17 KiB/s takes a minute), after which the node would close it and the upload fail. So a stream that has sent
+/// nothing for half the idle time-out, with nothing in flight, sends a stat of its own shard, which the node answers
+/// like any frame.
+/// </para>
 /// </remarks>
 internal sealed class ShardStream
 {
@@ -39,6 +46,12 @@ internal sealed class ShardStream
     private readonly RemoteShardNode _node;
     private readonly INodeChannel _channel;
     private readonly TimeSpan _timeout;
+    private readonly TimeSpan _keepAlive;
+    private readonly RequestHeader _keepAliveHeader;
+
+    // Environment.TickCount64 when the send loop last wrote a frame; frames sent and not yet acknowledged.
+    private long _lastSent;
+    private int _unacknowledged;
 
     // Submitted, not yet sent; read only by the send loop. Unbounded because callers bound themselves (each waits
     // for its own writes), and a single-reader unbounded channel allocates neither per item nor per wait.
@@ -58,12 +71,15 @@ internal sealed class ShardStream
     private Task? _receiving;
     private Exception? _failure;
     private bool _callerCancelled;
+    private Timer? _keepAliveTimer;
 
-    public ShardStream(RemoteShardNode node, INodeChannel channel, TimeSpan timeout)
+    public ShardStream(RemoteShardNode node, INodeChannel channel, ShardKey key, TimeSpan timeout, TimeSpan idleTimeout)
     {
         _node = node;
         _channel = channel;
         _timeout = timeout;
+        _keepAlive = idleTimeout / 2;
+        _keepAliveHeader = new RequestHeader(0, key, 0, 0);
     }
 
     /// <summary>
@@ -122,7 +138,10 @@ internal sealed class ShardStream
                         continue;
                     }
 
+                    Interlocked.Increment(ref _unacknowledged);
+
                     await connection.WriteRequestAsync(opcode, header, body, _abort.Token).ConfigureAwait(false);
+                    Volatile.Write(ref _lastSent, Environment.TickCount64);
                 }
             }
 
@@ -152,17 +171,49 @@ internal sealed class ShardStream
         }
 
         connection.BeginOperation(Timeout.InfiniteTimeSpan, CancellationToken.None);
+        Volatile.Write(ref _lastSent, Environment.TickCount64);
         lock (_gate)
         {
             _receiving = ReceiveAsync(connection);
+            _keepAliveTimer = _failure is null ? new Timer(static state => ((ShardStream)state!).KeepAlive(), this, _keepAlive, _keepAlive) : null;
         }
 
         return connection;
     }
 
+    private void KeepAlive()
+    {
+        if (Volatile.Read(ref _unacknowledged) == 0 && Environment.TickCount64 - Volatile.Read(ref _lastSent) >= (long)_keepAlive.TotalMilliseconds)
+        {
+            _ = PingAsync();
+        }
+    }
+
+    private async Task PingAsync()
+    {
+        try
+        {
+            await SubmitAsync(NodeOpcode.Stat, _keepAliveHeader, default, CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (Exception)
+        {
+            // The stream failed or closed meanwhile: its writes report that, not the ping.
+        }
+    }
+
+    private void StopKeepAlive()
+    {
+        lock (_gate)
+        {
+            _keepAliveTimer?.Dispose();
+            _keepAliveTimer = null;
+        }
+    }
+
     /// <summary>No more frames: once the last ack is in, the receive loop gives the connection back. Waits for that.</summary>
     public async ValueTask CloseAsync()
     {
+        StopKeepAlive();
         _toSend.Writer.TryComplete();
         Task? sending;
         lock (_gate)
@@ -219,6 +270,7 @@ internal sealed class ShardStream
                     }
 
                     inFlight.TryRead(out _);
+                    Interlocked.Decrement(ref _unacknowledged);
                     head.Complete(refusal);
                 }
             }
@@ -295,6 +347,7 @@ internal sealed class ShardStream
             };
         }
 
+        StopKeepAlive();
         Abort();
         _toSend.Writer.TryComplete();
         _inFlight.Writer.TryComplete();

@@ -26,11 +26,15 @@ internal sealed class TcpNodeChannel : INodeChannel
         _endPoint = endPoint;
         _security = security;
         _options = options;
-        TimeSpan sweep = options.IdleTimeout / 2;
+        TimeSpan sweep = options.IdleTimeout / 4;
         _sweeper = new Timer(static state => ((TcpNodeChannel)state!).Sweep(), this, sweep, sweep);
     }
 
     public string Name => _endPoint.ToString() ?? "node";
+
+    // Half the node's idle time-out: a connection the node may be about to close is never handed out (a shard
+    // stream that started on one would fail its first frame).
+    private long MaxIdleMilliseconds => (long)(_options.IdleTimeout / 2).TotalMilliseconds;
 
     // The node serves a TCP connection request after request, so an upload can keep one for all its frames.
     public bool CarriesManyRequests => true;
@@ -55,7 +59,7 @@ internal sealed class TcpNodeChannel : INodeChannel
             ObjectDisposedException.ThrowIf(_disposed, this);
             while (_idle.TryPop(out FrameConnection? connection))
             {
-                if (now - connection.LastUsed < (long)_options.IdleTimeout.TotalMilliseconds)
+                if (now - connection.LastUsed < MaxIdleMilliseconds)
                 {
                     return ValueTask.FromResult(connection);
                 }
@@ -165,7 +169,7 @@ internal sealed class TcpNodeChannel : INodeChannel
             _idle.Clear();
             for (int i = all.Length - 1; i >= 0; i--)
             {
-                if (now - all[i].LastUsed >= (long)_options.IdleTimeout.TotalMilliseconds)
+                if (now - all[i].LastUsed >= MaxIdleMilliseconds)
                 {
                     (stale ??= []).Add(all[i]);
                 }

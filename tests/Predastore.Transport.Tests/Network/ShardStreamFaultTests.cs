@@ -4,6 +4,7 @@
 using System.Net;
 using System.Net.Sockets;
 using Predastore.Transport.Protocol;
+using Predastore.Wal;
 
 namespace Predastore.Transport.Tests.Network;
 
@@ -67,5 +68,28 @@ public sealed class ShardStreamFaultTests
         // Disposing abandons the shard on a fresh connection: refused at once once nothing listens.
         silent.Stop();
         await upload.DisposeAsync().AsTask().WaitAsync(TestKeys.Timeout);
+    }
+
+    [Fact]
+    public async Task Write_AfterAPauseLongerThanTheNodesIdleTimeout_Succeeds()
+    {
+        // Arrange: node and gateway with a 1 s idle time-out (cluster.json gives both the same)
+        var idle = new NodeTransportOptions { ConnectTimeout = TimeSpan.FromSeconds(2), RequestTimeout = TimeSpan.FromSeconds(2), IdleTimeout = TimeSpan.FromSeconds(1) };
+        await using NodeHost host = await NodeHost.StartAsync(TransportKind.Tcp, idle);
+        byte[] cell = TestKeys.Bytes(4096, 40);
+        ShardKey key = TestKeys.Key(40, 0);
+        IShardUpload upload = host.Node.BeginPut(key);
+        await upload.WriteAsync(0, cell).AsTask().WaitAsync(TestKeys.Timeout);
+
+        // Act: a slow client; its next block is ready only after the node's idle time-out
+        await Task.Delay(TimeSpan.FromMilliseconds(1600));
+        await upload.WriteAsync(cell.Length, cell).AsTask().WaitAsync(TestKeys.Timeout);
+        await upload.CommitAsync(2 * cell.Length).AsTask().WaitAsync(TestKeys.Timeout);
+        await upload.DisposeAsync();
+
+        // Assert: the stream stayed open through the pause, and the shard is whole
+        byte[] read = new byte[2 * cell.Length];
+        Assert.Equal(expected: read.Length, actual: await host.Node.ReadAsync(key, 0, read).AsTask().WaitAsync(TestKeys.Timeout));
+        Assert.True(read.AsSpan(0, cell.Length).SequenceEqual(cell) && read.AsSpan(cell.Length).SequenceEqual(cell));
     }
 }
