@@ -1,5 +1,6 @@
 // Invariant: a GET succeeds with any one node's data gone or corrupt: the damaged block is detected (missing
 // shard, or WAL record checksum) and rebuilt from the other shards; and a restart serves everything written before.
+using System.Net;
 using Amazon.S3.Model;
 using Predastore.Metadata;
 
@@ -52,6 +53,22 @@ public sealed class DegradedReadFaultTests : IAsyncLifetime
 
         Assert.True(TestData.Same(_content.AsMemory(), await GetAsync(null)));
         Assert.True(TestData.Same(_content.AsMemory((3 * MiB) + 600_000, 100_000), await GetAsync(new ByteRange((3 * MiB) + 600_000, (3 * MiB) + 699_999))));
+    }
+
+    [Fact]
+    public async Task Get_MoreNodesLostThanParity_ServiceUnavailableNotABrokenResponse()
+    {
+        // Arrange: RS(2,1) with two of the three nodes' data gone
+        int first = DataShardNode(0);
+        int second = DataShardNode(1);
+        await _server.RestartAsync(_ =>
+        {
+            Directory.Delete(_server.NodeDirectory(first), recursive: true);
+            Directory.Delete(_server.NodeDirectory(second), recursive: true);
+        });
+
+        // Act & Assert: the first block cannot be rebuilt, and the client hears it as an S3 error
+        await TestData.ThrowsS3Async(() => GetAsync(null), "ServiceUnavailable", HttpStatusCode.ServiceUnavailable);
     }
 
     [Fact]

@@ -136,7 +136,8 @@ internal sealed partial class S3Gateway
             return;
         }
 
-        await response.StartAsync(exchange.Aborted).ConfigureAwait(false);
+        // The response starts with the first block's bytes, not before: a first block that cannot be read or rebuilt
+        // is then answered with an S3 error, where afterwards only a broken connection can say so.
         await _reader.CopyRangeAsync(manifest, start, length, response.Body, exchange.Aborted).ConfigureAwait(false);
         exchange.Bytes = length;
     }
