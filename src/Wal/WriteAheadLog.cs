@@ -146,7 +146,7 @@ public sealed class WriteAheadLog : IAsyncDisposable
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
         ILogger log = logger ?? NullLogger.Instance;
-        Directory.CreateDirectory(options.Directory);
+        CreateDirectoryDurably(options.Directory);
         SafeFileHandle lockFile = AcquireLock(options.Directory);
         try
         {
@@ -157,6 +157,25 @@ public sealed class WriteAheadLog : IAsyncDisposable
         {
             lockFile.Dispose();
             throw;
+        }
+    }
+
+    /// <summary>
+    /// Creates the WAL's directory (and any missing parents) and syncs each new entry's parent directory: the
+    /// segments' own directory sync does not make the directory itself survive a power loss.
+    /// </summary>
+    private static void CreateDirectoryDurably(string path)
+    {
+        var missing = new List<string>();
+        for (string? current = Path.GetFullPath(path); current is not null && !Directory.Exists(current); current = Path.GetDirectoryName(current))
+        {
+            missing.Add(current);
+        }
+
+        Directory.CreateDirectory(path);
+        foreach (string created in missing)
+        {
+            DurableIo.SyncDirectory(Path.GetDirectoryName(created)!);
         }
     }
 
