@@ -268,15 +268,16 @@ public sealed partial class MetadataStore : IDisposable
         return Read((connection, transaction) => List(connection, transaction, request, prefix, delimiter, startAfter));
     }
 
-    /// <summary>Up to <paramref name="max"/> garbage entries, oldest first.</summary>
-    public IReadOnlyList<GarbageEntry> PendingGarbage(int max)
+    /// <summary>Up to <paramref name="max"/> garbage entries with ids above <paramref name="afterId"/>, oldest first.</summary>
+    public IReadOnlyList<GarbageEntry> PendingGarbage(int max, long afterId = 0)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(max);
         return Read((connection, transaction) =>
         {
             using var command = NewCommand(connection, transaction,
-                "SELECT id, bucket, key, data_id, size, placement FROM garbage ORDER BY id LIMIT @max;");
+                "SELECT id, bucket, key, data_id, size, placement FROM garbage WHERE id > @after ORDER BY id LIMIT @max;");
             command.Parameters.AddWithValue("@max", max);
+            command.Parameters.AddWithValue("@after", afterId);
             using var reader = command.ExecuteReader();
             var entries = new List<GarbageEntry>();
             while (reader.Read())

@@ -12,8 +12,7 @@ namespace Predastore.Ingest.Storage;
 /// </summary>
 internal sealed class GarbageCollector
 {
-    private const int BatchSize = 256;
-
+    private readonly int _batchSize;
     private readonly MetadataStore _metadata;
     private readonly UploadPipeline _uploads;
     private readonly ReadLeases _leases;
@@ -21,8 +20,9 @@ internal sealed class GarbageCollector
     private readonly SemaphoreSlim _gate = new(1, 1);
     private int _requested;
 
-    public GarbageCollector(MetadataStore metadata, UploadPipeline uploads, ReadLeases leases, ILogger logger)
+    public GarbageCollector(MetadataStore metadata, UploadPipeline uploads, ReadLeases leases, ILogger logger, int batchSize = 256)
     {
+        _batchSize = batchSize;
         _metadata = metadata;
         _uploads = uploads;
         _leases = leases;
@@ -53,16 +53,18 @@ internal sealed class GarbageCollector
     {
         int reclaimed = 0;
         bool complete = true;
+        long after = 0;
         IReadOnlyList<GarbageEntry> batch;
         do
         {
-            batch = _metadata.PendingGarbage(BatchSize);
+            batch = _metadata.PendingGarbage(_batchSize, after);
             foreach (GarbageEntry entry in batch)
             {
+                after = entry.Id;
                 if (_leases.IsLeased(entry.Extent.DataId))
                 {
-                    // A GET that started before the overwrite is still reading it; a later pass takes it.
-                    complete = false;
+                    // A GET that started before the overwrite is still reading it; a later pass takes it. The pass
+                    // goes on past it: a long GET must not hold back every newer entry.
                     continue;
                 }
 
@@ -80,7 +82,7 @@ internal sealed class GarbageCollector
                 }
             }
         }
-        while (complete && batch.Count == BatchSize);
+        while (complete && batch.Count == _batchSize);
 
         if (reclaimed > 0)
         {
